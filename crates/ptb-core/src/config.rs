@@ -1,0 +1,172 @@
+//! User configuration: `--config FILE`, else `ptb.toml` in the working directory, else
+//! `~/.config/ptb/ptb.toml`, else built-in defaults. The file holds settings and any registry tables
+//! (`[benchmarks.*]`, `[models.*]`, `[templates.*]`, `[agents.*]`) that extend the built-in registry.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::registry::{Registry, RegistryError};
+
+/// Errors from loading a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}; pass --config with an existing file")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// The engine launcher's settings (`[engine]` in the config).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Command template that serves `{model}` on `{port}` with `{template}` and `{key}`.
+    #[serde(default = "default_engine_command")]
+    pub command: String,
+    /// Seconds to wait for the engine's `/v1/models` to answer.
+    #[serde(default = "default_startup_timeout")]
+    pub startup_timeout_s: u64,
+}
+
+fn default_engine_command() -> String {
+    "vllm serve {model} --chat-template {template} --port {port} --api-key {key}".into()
+}
+fn default_startup_timeout() -> u64 {
+    900
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self { command: default_engine_command(), startup_timeout_s: default_startup_timeout() }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    results_dir: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    hf_endpoint: Option<String>,
+    #[serde(default)]
+    engine: EngineSettings,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    pub results_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Hugging Face Hub endpoint (`HF_ENDPOINT` overrides the file).
+    pub hf_endpoint: String,
+    pub engine: EngineSettings,
+    pub registry: Registry,
+}
+
+const REGISTRY_KEYS: [&str; 4] = ["benchmarks", "models", "templates", "agents"];
+
+impl Config {
+    /// Loads the configuration. `explicit` is `--config`; when absent, `ptb.toml` in `cwd` and then
+    /// `~/.config/ptb/ptb.toml` are tried, and built-in defaults are used if neither exists.
+    pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Self, ConfigError> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let local = cwd.join("ptb.toml");
+                let user = home_dir().map(|h| h.join(".config/ptb/ptb.toml"));
+                [Some(local), user].into_iter().flatten().find(|p| p.is_file())
+            }
+        };
+        let Some(path) = path else { return Self::from_table(toml::Table::new(), None) };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| ConfigError::Parse { path: path.clone(), message: one_line(e.message()) })?;
+        Self::from_table(table, Some(path))
+    }
+
+    fn from_table(mut table: toml::Table, source: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let name = source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "defaults".into());
+        let mut registry_tables = toml::Table::new();
+        for key in REGISTRY_KEYS {
+            if let Some(v) = table.remove(key) {
+                registry_tables.insert(key.to_string(), v);
+            }
+        }
+        let settings: Settings = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: source.clone().unwrap_or_default(),
+            message: one_line(e.message()),
+        })?;
+        let registry = Registry::with_overrides(&registry_tables, &name)?;
+        let hf_endpoint = std::env::var("HF_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or(settings.hf_endpoint)
+            .unwrap_or_else(|| "https://huggingface.co".into());
+        Ok(Self {
+            source,
+            results_dir: settings.results_dir.unwrap_or_else(|| PathBuf::from("results")),
+            data_dir: settings.data_dir.unwrap_or_else(default_data_dir),
+            hf_endpoint,
+            engine: settings.engine,
+            registry,
+        })
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The user's home directory, from `$HOME`.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+/// `$PTB_DATA_DIR`, else `$XDG_DATA_HOME/ptb`, else `~/.local/share/ptb`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("PTB_DATA_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("ptb");
+    }
+    home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".local/share/ptb")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_file_is_found_and_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ptb.toml"),
+            "results_dir = \"/r\"\ndata_dir = \"/d\"\n[engine]\ncommand = \"x {model}\"\n[benchmarks.gsm8k]\nagent_limit = 7\n",
+        )
+        .unwrap();
+        let c = Config::load(None, dir.path()).unwrap();
+        assert_eq!(c.results_dir, PathBuf::from("/r"));
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert_eq!(c.engine.command, "x {model}");
+        assert_eq!(c.registry.benchmark("gsm8k").unwrap().agent_limit, 7);
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "results_dir = [").unwrap();
+        let e = Config::load(Some(&p), dir.path()).unwrap_err().to_string();
+        assert!(e.contains("bad.toml"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        let e = Config::load(Some(&dir.path().join("missing.toml")), dir.path()).unwrap_err().to_string();
+        assert!(e.contains("missing.toml"), "{e}");
+        std::fs::write(&p, "colour = 1").unwrap();
+        assert!(Config::load(Some(&p), dir.path()).is_err(), "unknown keys are refused");
+    }
+}
