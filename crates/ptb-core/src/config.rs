@@ -83,8 +83,9 @@ impl Config {
         };
         let Some(path) = path else { return Self::from_table(toml::Table::new(), None) };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let table: toml::Table =
-            text.parse().map_err(|e: toml::de::Error| ConfigError::Parse { path: path.clone(), message: one_line(e.message()) })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse { path: path.clone(), message: one_line(e.message()) })?;
         Self::from_table(table, Some(path))
     }
 
@@ -96,9 +97,8 @@ impl Config {
                 registry_tables.insert(key.to_string(), v);
             }
         }
-        let settings: Settings = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: source.clone().unwrap_or_default(),
-            message: one_line(e.message()),
+        let settings: Settings = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Parse { path: source.clone().unwrap_or_default(), message: one_line(e.message()) }
         })?;
         let registry = Registry::with_overrides(&registry_tables, &name)?;
         let hf_endpoint = std::env::var("HF_ENDPOINT")

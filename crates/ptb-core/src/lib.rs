@@ -6,9 +6,7 @@ pub mod fsutil;
 pub mod registry;
 
 pub use config::{Config, ConfigError};
-pub use registry::{
-    AgentSpec, BenchmarkSpec, DataFile, FileKind, ModelSpec, Registry, RegistryError, TemplateSpec,
-};
+pub use registry::{AgentSpec, BenchmarkSpec, DataFile, FileKind, ModelSpec, Registry, RegistryError, TemplateSpec};
 
 /// Suggests the entry of `candidates` closest to `input`, if any is close enough to be a likely typo.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

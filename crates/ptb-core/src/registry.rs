@@ -285,6 +285,9 @@ mod tests {
     fn hub_urls_follow_the_resolve_layout() {
         let r = Registry::builtin();
         let f = r.benchmark("aime2025").unwrap().file("test").unwrap();
-        assert_eq!(f.download_url("http://127.0.0.1:9/"), "http://127.0.0.1:9/datasets/math-ai/aime25/resolve/main/test.jsonl");
+        assert_eq!(
+            f.download_url("http://127.0.0.1:9/"),
+            "http://127.0.0.1:9/datasets/math-ai/aime25/resolve/main/test.jsonl"
+        );
     }
 }
