@@ -2,6 +2,10 @@
 //! completions; [`Engine`] is that contract, implemented by the HTTP client ([`client`]) for vLLM, a
 //! `ptb serve` process or any provider, and by in-process engines.
 
+pub mod client;
+pub mod fixed_server;
+pub mod launcher;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +99,7 @@ pub enum InferError {
     Unreachable { url: String, message: String },
     #[error("{url} answered HTTP {status}: {body}")]
     Status { url: String, status: u16, body: String },
-    #[error("{url} timed out after {seconds} s")]
+    #[error("{url} timed out after {seconds} s; raise the request timeout or lower the concurrency")]
     Timeout { url: String, seconds: u64 },
     #[error("{url} returned a malformed response: {message}")]
     Malformed { url: String, message: String },
@@ -103,6 +107,9 @@ pub enum InferError {
     BadRequest(String),
     #[error("engine failed: {0}")]
     Engine(String),
+    /// The client's own settings are unusable (bad URL, unset API key variable, …).
+    #[error("invalid inference settings: {0}")]
+    Config(String),
 }
 
 /// An inference engine: anything that answers chat-completion requests. Implementations must allow
