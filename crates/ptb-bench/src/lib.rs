@@ -1,1 +1,12 @@
-//! placeholder
+//! ptb-bench: every benchmark as dataset → prompts → scorer, the evaluation runner that sends the
+//! prompts to an [`ptb_infer::Engine`] with bounded concurrency, and the evaluation record
+//! (`samples.jsonl`, `metrics.json`, `eval.log`) that lets any result be audited and re-scored.
+
+pub mod gsm8k;
+pub mod record;
+pub mod runner;
+pub mod task;
+
+pub use record::{EvalMetrics, ProfileMetrics, SampleRecord};
+pub use runner::{EvalOptions, Progress};
+pub use task::{BenchError, Benchmark, Sample, Scorer, ScoringInput, load_benchmark, scorer};

@@ -23,24 +23,22 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSettings {
-    /// Command template that serves `{model}` on `{port}` with `{template}` and `{key}`.
-    #[serde(default = "default_engine_command")]
-    pub command: String,
+    /// Command template that serves `{model}` on `{port}` with `{template}`, `{key}` and
+    /// `{served_name}`; `None` means the launcher's default (`vllm serve …`).
+    #[serde(default)]
+    pub command: Option<String>,
     /// Seconds to wait for the engine's `/v1/models` to answer.
     #[serde(default = "default_startup_timeout")]
     pub startup_timeout_s: u64,
 }
 
-fn default_engine_command() -> String {
-    "vllm serve {model} --chat-template {template} --port {port} --api-key {key}".into()
-}
 fn default_startup_timeout() -> u64 {
-    900
+    1200
 }
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { command: default_engine_command(), startup_timeout_s: default_startup_timeout() }
+        Self { command: None, startup_timeout_s: default_startup_timeout() }
     }
 }
 
@@ -59,7 +57,10 @@ struct Settings {
 pub struct Config {
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// Root of run and evaluation records (`results_dir` in the file, default `results`).
     pub results_dir: PathBuf,
+    /// Benchmark files and pinned templates: `PTB_DATA_DIR`, else `data_dir` in the file, else
+    /// [`default_data_dir`].
     pub data_dir: PathBuf,
     /// Hugging Face Hub endpoint (`HF_ENDPOINT` overrides the file).
     pub hf_endpoint: String,
@@ -109,7 +110,7 @@ impl Config {
         Ok(Self {
             source,
             results_dir: settings.results_dir.unwrap_or_else(|| PathBuf::from("results")),
-            data_dir: settings.data_dir.unwrap_or_else(default_data_dir),
+            data_dir: env_path("PTB_DATA_DIR").or(settings.data_dir).unwrap_or_else(default_data_dir),
             hf_endpoint,
             engine: settings.engine,
             registry,
@@ -123,16 +124,18 @@ fn one_line(s: &str) -> String {
 
 /// The user's home directory, from `$HOME`.
 pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    env_path("HOME")
 }
 
-/// `$PTB_DATA_DIR`, else `$XDG_DATA_HOME/ptb`, else `~/.local/share/ptb`.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|d| !d.is_empty()).map(PathBuf::from)
+}
+
+/// The data dir when neither `PTB_DATA_DIR` nor the config names one: `$XDG_DATA_HOME/ptb`, else
+/// `~/.local/share/ptb`.
 pub fn default_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("PTB_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("ptb");
+    if let Some(d) = env_path("XDG_DATA_HOME") {
+        return d.join("ptb");
     }
     home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".local/share/ptb")
 }
@@ -152,7 +155,7 @@ mod tests {
         let c = Config::load(None, dir.path()).unwrap();
         assert_eq!(c.results_dir, PathBuf::from("/r"));
         assert_eq!(c.data_dir, PathBuf::from("/d"));
-        assert_eq!(c.engine.command, "x {model}");
+        assert_eq!(c.engine.command.as_deref(), Some("x {model}"));
         assert_eq!(c.registry.benchmark("gsm8k").unwrap().agent_limit, 7);
     }
 

@@ -1,0 +1,102 @@
+//! The benchmark interface and the loader that picks an implementation by registry id.
+
+use std::path::Path;
+
+use ptb_core::Registry;
+use ptb_infer::{ChatMessage, ChatResponse};
+use ptb_score::{Profile, ScoreError, Scored};
+
+/// Errors while preparing or running an evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Registry(#[from] ptb_core::RegistryError),
+    #[error(transparent)]
+    Data(#[from] ptb_data::DataError),
+    #[error("{file}: {message}")]
+    BadRecord { file: String, message: String },
+    #[error("benchmark '{0}' is in the registry but `ptb eval` does not implement it yet")]
+    NotImplemented(String),
+    #[error("item {id}: {source}")]
+    Inference { id: String, source: ptb_infer::InferError },
+    #[error("item {id} could not be scored: {source}")]
+    Score { id: String, source: ScoreError },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// One evaluation item: what is sent to the model and what the answer is scored against.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Stable id (the original's sample id where it had one).
+    pub id: String,
+    pub messages: Vec<ChatMessage>,
+    /// Tool definitions sent with the request (BFCL); empty otherwise.
+    pub tools: Vec<serde_json::Value>,
+    /// The reference answer, as text.
+    pub target: String,
+    /// What else the scorer needs (e.g. HumanEval's tests and entry point); `null` when nothing.
+    /// Recorded in `samples.jsonl`, so recorded answers can be re-scored without the dataset.
+    pub metadata: serde_json::Value,
+}
+
+/// What a scorer is given about the item it scores.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoringInput<'a> {
+    pub id: &'a str,
+    pub target: &'a str,
+    pub metadata: &'a serde_json::Value,
+}
+
+/// A benchmark's scorer: turns a response and the target into a verdict under a profile.
+pub trait Scorer: Send + Sync {
+    /// Scores one response. An `Err` is a sample error, never a verdict.
+    fn score(&self, profile: Profile, item: ScoringInput<'_>, response: &ChatResponse) -> Result<Scored, ScoreError>;
+}
+
+/// A benchmark's items, in dataset order (`--limit N` takes the first N).
+#[derive(Debug, Clone)]
+pub struct Benchmark {
+    /// The registry id (`gsm8k`, …).
+    pub id: String,
+    pub samples: Vec<Sample>,
+}
+
+impl Benchmark {
+    /// The first `limit` items (all when `None`).
+    pub fn selected(&self, limit: Option<usize>) -> &[Sample] {
+        &self.samples[..limit.unwrap_or(self.samples.len()).min(self.samples.len())]
+    }
+}
+
+/// Loads the items of benchmark `id` from the data dir.
+pub fn load_benchmark(id: &str, registry: &Registry, data_dir: &Path) -> Result<Benchmark, BenchError> {
+    let spec = registry.benchmark(id)?;
+    let samples = match id {
+        "gsm8k" => crate::gsm8k::load(spec, data_dir)?,
+        _ => return Err(BenchError::NotImplemented(id.to_string())),
+    };
+    Ok(Benchmark { id: id.to_string(), samples })
+}
+
+/// The scorer of benchmark `id` (no data needed: targets travel with the samples).
+pub fn scorer(id: &str, registry: &Registry) -> Result<Box<dyn Scorer>, BenchError> {
+    registry.benchmark(id)?;
+    match id {
+        "gsm8k" => Ok(Box::new(crate::gsm8k::Gsm8kScorer)),
+        _ => Err(BenchError::NotImplemented(id.to_string())),
+    }
+}
+
+/// Reads a required string field of a dataset record.
+pub(crate) fn field<'a>(
+    record: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    file: &Path,
+    index: usize,
+) -> Result<&'a str, BenchError> {
+    record.get(key).and_then(|v| v.as_str()).ok_or_else(|| BenchError::BadRecord {
+        file: file.display().to_string(),
+        message: format!("record {} has no string field '{key}'", index + 1),
+    })
+}

@@ -1,0 +1,195 @@
+//! `ptb eval`: evaluate a model on one benchmark, or re-score recorded answers.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use ptb_bench::record::{EvalFacts, read_sample_records, write_outputs};
+use ptb_bench::runner::{generate, partial_path, rescore, score_generated};
+use ptb_bench::{EvalMetrics, EvalOptions};
+use ptb_infer::Engine;
+use ptb_infer::client::{ApiKey, ClientConfig, OpenAiClient};
+use ptb_infer::launcher::{self, LaunchConfig};
+
+use crate::cli::EvalArgs;
+use crate::output::progress_bar;
+
+use super::Ctx;
+
+pub async fn run(ctx: &Ctx, args: EvalArgs) -> anyhow::Result<()> {
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&ctx.config.results_dir, &args.benchmark));
+    let metrics = if let Some(responses) = &args.responses {
+        rescore_file(ctx, &args, responses, &out_dir)?
+    } else if let Some(base_url) = &args.base_url {
+        let model = args.served_model.clone().unwrap_or_default();
+        let mut config = ClientConfig::new(base_url.clone(), model);
+        config.api_key = if std::env::var_os(&args.api_key_env).is_some() {
+            ApiKey::Env(args.api_key_env.clone())
+        } else {
+            ApiKey::None
+        };
+        config.max_concurrency = args.concurrency.max(1);
+        config.request_timeout = Duration::from_secs(args.timeout);
+        let client = OpenAiClient::new(config)?;
+        evaluate(ctx, &args, &client, &out_dir).await?
+    } else if let Some(model) = &args.model {
+        evaluate_launched(ctx, &args, model, &out_dir).await?
+    } else {
+        bail!("nothing to evaluate: give --model DIR, --base-url URL --served-model NAME, or --responses FILE")
+    };
+    report(ctx, &args.benchmark, &metrics, &out_dir)
+}
+
+/// Serves `model_dir` with the configured engine command and the pinned template of its family
+/// (never the model dir's own template), evaluates through it, and stops the engine.
+async fn evaluate_launched(
+    ctx: &Ctx,
+    args: &EvalArgs,
+    model_dir: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<EvalMetrics> {
+    let family = ptb_chat::detect_family_in_dir(model_dir)?;
+    let tool_calling = args.benchmark == "bfcl";
+    let Some(file) = ptb_chat::pinned_template_file(family, tool_calling) else {
+        bail!("{}: the final evaluation pins no chat template for the {family:?} family", model_dir.display());
+    };
+    let template = ctx.config.data_dir.join("templates").join(file);
+    if !template.is_file() {
+        bail!("pinned chat template {} is missing; run: ptb data fetch --templates-only", template.display());
+    }
+    prepare_out_dir(out_dir)?;
+    let mut launch = LaunchConfig::new(model_dir, "final_model", out_dir.join("engine.log"));
+    if let Some(command) = &ctx.config.engine.command {
+        launch.command = command.clone();
+    }
+    launch.chat_template = Some(template);
+    launch.startup_timeout = Duration::from_secs(ctx.config.engine.startup_timeout_s);
+    let engine = launcher::launch(launch).await?;
+    let mut config = engine.client_config();
+    config.max_concurrency = args.concurrency.max(1);
+    config.request_timeout = Duration::from_secs(args.timeout);
+    let result = match OpenAiClient::new(config) {
+        Ok(client) => evaluate(ctx, args, &client, out_dir).await,
+        Err(e) => Err(e.into()),
+    };
+    engine.stop().await?;
+    result
+}
+
+/// Generates, scores and records one evaluation through `engine`.
+pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: &Path) -> anyhow::Result<EvalMetrics> {
+    let registry = &ctx.config.registry;
+    let spec = registry.benchmark(&args.benchmark)?;
+    let scorer = ptb_bench::scorer(&args.benchmark, registry)?;
+    let benchmark = ptb_bench::load_benchmark(&args.benchmark, registry, &ctx.config.data_dir)?;
+    prepare_out_dir(out_dir)?;
+    let samples = benchmark.selected(args.limit);
+    let opts = EvalOptions {
+        limit: args.limit,
+        concurrency: args.concurrency.max(1),
+        max_tokens: Some(args.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
+        seed: args.seed,
+        temperature: None,
+        top_p: None,
+    };
+    let started = Instant::now();
+    log_line(out_dir, &format!("evaluating {} on {} items with {}", args.benchmark, samples.len(), engine.describe()));
+    let progress = progress_bar(ctx.quiet, &args.benchmark);
+    let partial = partial_path(out_dir);
+    let generated = generate(engine, samples, &opts, Some(&partial), &progress).await?;
+    let records = score_generated(scorer.as_ref(), samples, &generated)?;
+    let facts = EvalFacts {
+        benchmark: args.benchmark.clone(),
+        n_samples: records.len(),
+        limit: args.limit.filter(|&l| l < benchmark.samples.len()),
+        max_tokens: opts.max_tokens,
+        seed: args.seed,
+        engine: engine.describe(),
+        prompt_tokens: records.iter().map(|r| r.prompt_tokens).sum(),
+        completion_tokens: records.iter().map(|r| r.completion_tokens).sum(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        ptb_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let metrics = EvalMetrics::from_records(&records, facts);
+    write_outputs(out_dir, &records, &metrics)?;
+    let _ = std::fs::remove_file(&partial);
+    log_line(out_dir, &summary(&args.benchmark, &metrics));
+    Ok(metrics)
+}
+
+fn rescore_file(ctx: &Ctx, args: &EvalArgs, responses: &Path, out_dir: &Path) -> anyhow::Result<EvalMetrics> {
+    let scorer = ptb_bench::scorer(&args.benchmark, &ctx.config.registry)?;
+    let started = Instant::now();
+    let mut recorded = read_sample_records(responses)?;
+    if let Some(limit) = args.limit {
+        recorded.truncate(limit);
+    }
+    if recorded.is_empty() {
+        bail!("{} holds no recorded samples", responses.display());
+    }
+    prepare_out_dir(out_dir)?;
+    let records = rescore(scorer.as_ref(), recorded)?;
+    let facts = EvalFacts {
+        benchmark: args.benchmark.clone(),
+        n_samples: records.len(),
+        limit: args.limit,
+        max_tokens: None,
+        seed: None,
+        engine: format!("responses:{}", responses.display()),
+        prompt_tokens: records.iter().map(|r| r.prompt_tokens).sum(),
+        completion_tokens: records.iter().map(|r| r.completion_tokens).sum(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        ptb_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let metrics = EvalMetrics::from_records(&records, facts);
+    write_outputs(out_dir, &records, &metrics)?;
+    log_line(out_dir, &summary(&args.benchmark, &metrics));
+    Ok(metrics)
+}
+
+/// `<results>/evals/<benchmark>-<UTC time>`.
+fn default_out_dir(results_dir: &Path, benchmark: &str) -> PathBuf {
+    results_dir.join("evals").join(format!("{benchmark}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))
+}
+
+/// Creates the output dir; refuses one that already holds a finished evaluation.
+fn prepare_out_dir(out_dir: &Path) -> anyhow::Result<()> {
+    if out_dir.join("metrics.json").exists() {
+        bail!("{} already holds an evaluation (metrics.json); pass another --out", out_dir.display());
+    }
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))
+}
+
+/// Appends a timestamped line to `eval.log` (best effort: the log never fails an evaluation).
+fn log_line(out_dir: &Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(out_dir.join("eval.log")) {
+        let _ = writeln!(f, "{} {line}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    }
+}
+
+fn summary(benchmark: &str, m: &EvalMetrics) -> String {
+    let v1 = &m.ptb.profiles.ptb_v1;
+    let strict = &m.ptb.profiles.strict;
+    format!(
+        "{benchmark}: accuracy {:.4} ± {:.4} (ptb-v1), {:.4} ± {:.4} (strict, {} without an answer); {} of {} verdicts differ",
+        v1.accuracy,
+        v1.stderr,
+        strict.accuracy,
+        strict.stderr,
+        strict.no_answer,
+        m.ptb.verdicts_differ,
+        m.ptb.facts.n_samples
+    )
+}
+
+fn report(ctx: &Ctx, benchmark: &str, metrics: &EvalMetrics, out_dir: &Path) -> anyhow::Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(metrics)?);
+    } else {
+        println!("{}", summary(benchmark, metrics));
+        println!("samples: {}", out_dir.join("samples.jsonl").display());
+        println!("metrics: {}", out_dir.join("metrics.json").display());
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod bench;
+mod data;
+mod doctor;
+mod eval;
+mod list;
+
+use anyhow::Context as _;
+use ptb_core::Config;
+
+use crate::cli::{Cli, Command};
+
+/// What every command needs: the effective configuration and the output flags.
+pub struct Ctx {
+    pub config: Config,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let mut config = Config::load(cli.global.config.as_deref(), &cwd)?;
+    if let Some(dir) = cli.global.results_dir {
+        config.results_dir = dir;
+    }
+    if let Some(dir) = cli.global.data_dir {
+        config.data_dir = dir;
+    }
+    let ctx = Ctx { config, json: cli.global.json, quiet: cli.global.quiet };
+    match cli.command {
+        Command::List { what } => list::run(&ctx, what),
+        Command::Doctor => doctor::run(&ctx),
+        Command::Data(c) => runtime()?.block_on(data::run(&ctx, c)),
+        Command::Eval(args) => runtime()?.block_on(eval::run(&ctx, args)),
+        Command::Bench(c) => runtime()?.block_on(bench::run(&ctx, c)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}

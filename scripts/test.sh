@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine and runs ptb's whole test suite: formatting, clippy with
+# warnings as errors, and every test of every crate. Safe to repeat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
