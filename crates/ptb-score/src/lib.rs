@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod aime;
+pub mod bfcl;
 pub mod gsm8k;
 pub mod metrics;
 pub mod numeric;
@@ -67,6 +68,9 @@ pub enum ScoreError {
         /// What Python raised.
         reason: &'static str,
     },
+    /// BFCL: the ground truth or the sample's metadata cannot be used.
+    #[error(transparent)]
+    Bfcl(#[from] bfcl::BfclError),
     /// strict: the target is not a single number literal.
     #[error("target {target:?} is not a number")]
     InvalidTarget {
