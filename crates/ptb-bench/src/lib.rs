@@ -2,8 +2,14 @@
 //! prompts to an [`ptb_infer::Engine`] with bounded concurrency, and the evaluation record
 //! (`samples.jsonl`, `metrics.json`, `eval.log`) that lets any result be audited and re-scored.
 
+pub mod arenahard;
+pub mod bfcl;
 pub mod gsm8k;
+pub mod healthbench;
+pub mod judged;
+pub mod pyrandom;
 pub mod record;
+pub mod repetition;
 pub mod runner;
 pub mod task;
 

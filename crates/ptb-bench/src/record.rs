@@ -98,8 +98,9 @@ pub struct EvalFacts {
 pub struct EvalMetrics {
     /// `ptb-v1` accuracy (the original's key).
     pub accuracy: f64,
-    /// `ptb-v1` stderr (the original's key).
-    pub stderr: f64,
+    /// `ptb-v1` stderr (the original's key), absent where the original scorer declared no stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<f64>,
     pub ptb: PtbSection,
 }
 
@@ -127,13 +128,22 @@ impl EvalMetrics {
         let strict = ProfileMetrics::from_verdicts(records.iter().map(|r| r.strict.verdict));
         Self {
             accuracy: v1.accuracy,
-            stderr: v1.stderr,
+            stderr: Some(v1.stderr),
             ptb: PtbSection {
                 profiles: ProfilesMetrics { ptb_v1: v1, strict },
                 verdicts_differ: records.iter().filter(|r| r.verdicts_differ).count(),
                 facts,
             },
         }
+    }
+
+    /// Keeps only the top-level metric keys the original scorer declared (see
+    /// [`crate::Scorer::original_metrics`]); `accuracy` is declared by every benchmark.
+    pub fn with_original_metrics(mut self, keys: &[&str]) -> Self {
+        if !keys.contains(&"stderr") {
+            self.stderr = None;
+        }
+        self
     }
 
     /// The metrics of one profile.
@@ -188,7 +198,7 @@ pub struct RecordedResponse {
 
 /// Writes `samples.jsonl` and then `metrics.json` into `out_dir`, each atomically; metrics last, so a
 /// directory with `metrics.json` always has its complete samples.
-pub fn write_outputs(out_dir: &Path, records: &[SampleRecord], metrics: &EvalMetrics) -> Result<(), BenchError> {
+pub fn write_outputs<R: Serialize, M: Serialize>(out_dir: &Path, records: &[R], metrics: &M) -> Result<(), BenchError> {
     let mut buf = Vec::new();
     for r in records {
         serde_json::to_writer(&mut buf, r).expect("records serialise");

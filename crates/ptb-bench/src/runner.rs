@@ -62,6 +62,7 @@ pub async fn generate(
             top_p: opts.top_p,
             seed: opts.seed,
             stop: Vec::new(),
+            ..Default::default()
         };
         let writer = &writer;
         async move {

@@ -23,6 +23,11 @@ pub enum BenchError {
     Score { id: String, source: ScoreError },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// Too many judgements of an LLM-judged benchmark failed; nothing was scored.
+    #[error(
+        "{benchmark}: {failures} of {total} judgements failed after retries, more than --judge-max-failure-rate {max_rate} allows (e.g. {example}); check the judge endpoint, model and key, then rerun"
+    )]
+    JudgeFailures { benchmark: String, failures: usize, total: usize, max_rate: f64, example: String },
 }
 
 /// One evaluation item: what is sent to the model and what the answer is scored against.
@@ -52,6 +57,12 @@ pub struct ScoringInput<'a> {
 pub trait Scorer: Send + Sync {
     /// Scores one response. An `Err` is a sample error, never a verdict.
     fn score(&self, profile: Profile, item: ScoringInput<'_>, response: &ChatResponse) -> Result<Scored, ScoreError>;
+
+    /// The metrics the original scorer declared: the top-level keys of its `metrics.json` for the
+    /// `ptb-v1` profile (scorers.md §1.3). Both profiles keep every metric under `ptb.profiles`.
+    fn original_metrics(&self) -> &'static [&'static str] {
+        &["accuracy", "stderr"]
+    }
 }
 
 /// A benchmark's items, in dataset order (`--limit N` takes the first N).
@@ -74,6 +85,9 @@ pub fn load_benchmark(id: &str, registry: &Registry, data_dir: &Path) -> Result<
     let spec = registry.benchmark(id)?;
     let samples = match id {
         "gsm8k" => crate::gsm8k::load(spec, data_dir)?,
+        "bfcl" => crate::bfcl::load(spec, data_dir)?,
+        "arenahardwriting" => crate::arenahard::load(spec, data_dir)?,
+        "healthbench" => crate::healthbench::load(spec, data_dir)?,
         _ => return Err(BenchError::NotImplemented(id.to_string())),
     };
     Ok(Benchmark { id: id.to_string(), samples })
@@ -84,6 +98,7 @@ pub fn scorer(id: &str, registry: &Registry) -> Result<Box<dyn Scorer>, BenchErr
     registry.benchmark(id)?;
     match id {
         "gsm8k" => Ok(Box::new(crate::gsm8k::Gsm8kScorer)),
+        "bfcl" => Ok(Box::new(crate::bfcl::BfclScorer)),
         _ => Err(BenchError::NotImplemented(id.to_string())),
     }
 }

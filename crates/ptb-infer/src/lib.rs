@@ -69,6 +69,12 @@ pub struct ChatRequest {
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// Output limit including reasoning tokens (OpenAI reasoning models; replaces `max_tokens` there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
+    /// `minimal`/`low`/`medium`/`high` for OpenAI reasoning models; other servers may reject it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
 }
 
 /// Token counts of one request, as the engine reported them.
