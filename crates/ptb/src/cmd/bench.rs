@@ -16,23 +16,19 @@ const FIXED_COMPLETION: &str =
     "Natalia sold 48/2 = 24 clips in May.\nAltogether she sold 48+24 = 72 clips.\nANSWER: 72";
 
 pub async fn run(ctx: &Ctx, command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Eval { concurrency, limit } = command;
+    let (concurrency, limit) = match command {
+        BenchCommand::Eval { concurrency, limit } => (concurrency, limit),
+        BenchCommand::Engine { model, prompt_tokens, gen_tokens } => {
+            return super::embedded::bench(ctx, model, prompt_tokens, gen_tokens).await;
+        }
+    };
     let server = FixedServer::start(FixedServerConfig::new(FIXED_COMPLETION)).await?;
     let out = tempfile::tempdir()?;
-    let args = EvalArgs {
-        benchmark: "gsm8k".into(),
-        model: None,
-        base_url: Some(server.base_url()),
-        served_model: Some("fixed".into()),
-        api_key_env: String::new(),
-        responses: None,
-        limit,
-        seed: None,
-        max_tokens: None,
-        concurrency,
-        timeout: 60,
-        out: None,
-    };
+    let mut args = EvalArgs::defaults("gsm8k");
+    args.base_url = Some(server.base_url());
+    args.served_model = Some("fixed".into());
+    args.limit = limit;
+    args.concurrency = concurrency;
     let mut config = ClientConfig::new(server.base_url(), "fixed");
     config.max_concurrency = concurrency.max(1);
     config.request_timeout = Duration::from_secs(60);

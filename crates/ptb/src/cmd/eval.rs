@@ -18,19 +18,13 @@ use super::Ctx;
 
 pub async fn run(ctx: &Ctx, args: EvalArgs) -> anyhow::Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&ctx.config.results_dir, &args.benchmark));
+    if let Some(task) = ptb_bench::judged::judged_task(&args.benchmark) {
+        return super::judged::run(ctx, &args, task.as_ref(), &out_dir).await;
+    }
     let metrics = if let Some(responses) = &args.responses {
         rescore_file(ctx, &args, responses, &out_dir)?
     } else if let Some(base_url) = &args.base_url {
-        let model = args.served_model.clone().unwrap_or_default();
-        let mut config = ClientConfig::new(base_url.clone(), model);
-        config.api_key = if std::env::var_os(&args.api_key_env).is_some() {
-            ApiKey::Env(args.api_key_env.clone())
-        } else {
-            ApiKey::None
-        };
-        config.max_concurrency = args.concurrency.max(1);
-        config.request_timeout = Duration::from_secs(args.timeout);
-        let client = OpenAiClient::new(config)?;
+        let client = served_client(&args, base_url)?;
         evaluate(ctx, &args, &client, &out_dir).await?
     } else if let Some(model) = &args.model {
         evaluate_launched(ctx, &args, model, &out_dir).await?
@@ -38,6 +32,20 @@ pub async fn run(ctx: &Ctx, args: EvalArgs) -> anyhow::Result<()> {
         bail!("nothing to evaluate: give --model DIR, --base-url URL --served-model NAME, or --responses FILE")
     };
     report(ctx, &args.benchmark, &metrics, &out_dir)
+}
+
+/// The client of an already running server (`--base-url`, `--served-model`, `--api-key-env`).
+pub(super) fn served_client(args: &EvalArgs, base_url: &str) -> anyhow::Result<OpenAiClient> {
+    let model = args.served_model.clone().unwrap_or_default();
+    let mut config = ClientConfig::new(base_url.to_string(), model);
+    config.api_key = if std::env::var_os(&args.api_key_env).is_some() {
+        ApiKey::Env(args.api_key_env.clone())
+    } else {
+        ApiKey::None
+    };
+    config.max_concurrency = args.concurrency.max(1);
+    config.request_timeout = Duration::from_secs(args.timeout);
+    Ok(OpenAiClient::new(config)?)
 }
 
 /// Serves `model_dir` with the configured engine command and the pinned template of its family
@@ -48,15 +56,25 @@ async fn evaluate_launched(
     model_dir: &Path,
     out_dir: &Path,
 ) -> anyhow::Result<EvalMetrics> {
-    let family = ptb_chat::detect_family_in_dir(model_dir)?;
-    let tool_calling = args.benchmark == "bfcl";
-    let Some(file) = ptb_chat::pinned_template_file(family, tool_calling) else {
-        bail!("{}: the final evaluation pins no chat template for the {family:?} family", model_dir.display());
-    };
-    let template = ctx.config.data_dir.join("templates").join(file);
-    if !template.is_file() {
-        bail!("pinned chat template {} is missing; run: ptb data fetch --templates-only", template.display());
+    if super::embedded::chosen(ctx, args.engine) {
+        let engine = super::embedded::for_eval(ctx, args, model_dir).await?;
+        return evaluate(ctx, args, &engine, out_dir).await;
     }
+    let (engine, client) = launch_engine(ctx, args, model_dir, out_dir).await?;
+    let result = evaluate(ctx, args, &client, out_dir).await;
+    engine.stop().await?;
+    result
+}
+
+/// Starts the configured engine on `model_dir` with the pinned template of its family (never the
+/// model dir's own template) and returns it with a client bounded by `--concurrency`/`--timeout`.
+pub(super) async fn launch_engine(
+    ctx: &Ctx,
+    args: &EvalArgs,
+    model_dir: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<(launcher::EngineProcess, OpenAiClient)> {
+    let template = pinned_template(ctx, &args.benchmark, model_dir)?;
     prepare_out_dir(out_dir)?;
     let mut launch = LaunchConfig::new(model_dir, "final_model", out_dir.join("engine.log"));
     if let Some(command) = &ctx.config.engine.command {
@@ -68,12 +86,27 @@ async fn evaluate_launched(
     let mut config = engine.client_config();
     config.max_concurrency = args.concurrency.max(1);
     config.request_timeout = Duration::from_secs(args.timeout);
-    let result = match OpenAiClient::new(config) {
-        Ok(client) => evaluate(ctx, args, &client, out_dir).await,
-        Err(e) => Err(e.into()),
+    match OpenAiClient::new(config) {
+        Ok(client) => Ok((engine, client)),
+        Err(e) => {
+            engine.stop().await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// The chat template the final evaluation pins for the family of `model_dir` (read from its
+/// config.json, never from its path) and this benchmark.
+pub(super) fn pinned_template(ctx: &Ctx, benchmark: &str, model_dir: &Path) -> anyhow::Result<PathBuf> {
+    let family = ptb_chat::detect_family_in_dir(model_dir)?;
+    let Some(file) = ptb_chat::pinned_template_file(family, benchmark == "bfcl") else {
+        bail!("{}: the final evaluation pins no chat template for the {family:?} family", model_dir.display());
     };
-    engine.stop().await?;
-    result
+    let template = ctx.config.data_dir.join("templates").join(file);
+    if !template.is_file() {
+        bail!("pinned chat template {} is missing; run: ptb data fetch --templates-only", template.display());
+    }
+    Ok(template)
 }
 
 /// Generates, scores and records one evaluation through `engine`.
@@ -110,7 +143,7 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
         wall_seconds: started.elapsed().as_secs_f64(),
         ptb_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let metrics = EvalMetrics::from_records(&records, facts);
+    let metrics = EvalMetrics::from_records(&records, facts).with_original_metrics(scorer.original_metrics());
     write_outputs(out_dir, &records, &metrics)?;
     let _ = std::fs::remove_file(&partial);
     log_line(out_dir, &summary(&args.benchmark, &metrics));
@@ -141,19 +174,19 @@ fn rescore_file(ctx: &Ctx, args: &EvalArgs, responses: &Path, out_dir: &Path) ->
         wall_seconds: started.elapsed().as_secs_f64(),
         ptb_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let metrics = EvalMetrics::from_records(&records, facts);
+    let metrics = EvalMetrics::from_records(&records, facts).with_original_metrics(scorer.original_metrics());
     write_outputs(out_dir, &records, &metrics)?;
     log_line(out_dir, &summary(&args.benchmark, &metrics));
     Ok(metrics)
 }
 
 /// `<results>/evals/<benchmark>-<UTC time>`.
-fn default_out_dir(results_dir: &Path, benchmark: &str) -> PathBuf {
+pub(super) fn default_out_dir(results_dir: &Path, benchmark: &str) -> PathBuf {
     results_dir.join("evals").join(format!("{benchmark}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))
 }
 
 /// Creates the output dir; refuses one that already holds a finished evaluation.
-fn prepare_out_dir(out_dir: &Path) -> anyhow::Result<()> {
+pub(super) fn prepare_out_dir(out_dir: &Path) -> anyhow::Result<()> {
     if out_dir.join("metrics.json").exists() {
         bail!("{} already holds an evaluation (metrics.json); pass another --out", out_dir.display());
     }
@@ -161,7 +194,7 @@ fn prepare_out_dir(out_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Appends a timestamped line to `eval.log` (best effort: the log never fails an evaluation).
-fn log_line(out_dir: &Path, line: &str) {
+pub(super) fn log_line(out_dir: &Path, line: &str) {
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(out_dir.join("eval.log")) {
         let _ = writeln!(f, "{} {line}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));

@@ -2,9 +2,13 @@
 
 mod bench;
 mod data;
+mod demo;
 mod doctor;
+mod embedded;
 mod eval;
+mod judged;
 mod list;
+pub(crate) mod report;
 
 use anyhow::Context as _;
 use ptb_core::Config;
@@ -33,8 +37,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List { what } => list::run(&ctx, what),
         Command::Doctor => doctor::run(&ctx),
         Command::Data(c) => runtime()?.block_on(data::run(&ctx, c)),
-        Command::Eval(args) => runtime()?.block_on(eval::run(&ctx, args)),
+        Command::Eval(args) => runtime()?.block_on(eval::run(&ctx, *args)),
         Command::Bench(c) => runtime()?.block_on(bench::run(&ctx, c)),
+        Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(&ctx, args)),
+        Command::Results(c) => report::run(&ctx, c),
     }
 }
 
