@@ -150,7 +150,7 @@ pub enum DataCommand {
 }
 
 /// `ptb eval`: one benchmark, one model.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
     /// Benchmark id (see `ptb list benchmarks`).
     #[arg(long, value_name = "ID")]
@@ -177,8 +177,13 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub responses: Option<PathBuf>,
     /// Evaluate only the first N items.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "final_eval")]
     pub limit: Option<usize>,
+    /// Final-evaluation mode: the full set, retried down the benchmark's ladder of max-token budgets
+    /// (4, 3 and 2 attempts per rung, as the original) until one attempt succeeds; `final_eval.json`
+    /// records which attempt produced the score and `final_eval_<N>.txt` each attempt's outcome.
+    #[arg(long = "final", conflicts_with_all = ["responses", "max_tokens"])]
+    pub final_eval: bool,
     /// Sampling seed sent with every request.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,

@@ -14,26 +14,10 @@ fn main() -> std::process::ExitCode {
     match cmd::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", output::one_line(&e));
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line; a cause whose text an outer message already includes
-/// (library errors often embed their source) is not repeated.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            if !message.is_empty() {
-                message.push_str(": ");
-            }
-            message.push_str(&text);
-        }
-    }
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -41,3 +41,19 @@ pub fn progress_bar(quiet: bool, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// The error and its causes on one line; a cause whose text an outer message already includes
+/// (library errors often embed their source) is not repeated.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}

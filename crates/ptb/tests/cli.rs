@@ -217,3 +217,41 @@ fn data_fetch_and_verify_against_a_hub_on_loopback() {
     let err = one_line_error(&ptb(dir.path()).args(["--data-dir", "data", "data", "verify"]).output().unwrap());
     assert!(err.contains("do not match"), "{err}");
 }
+
+fn final_eval(server_url: &str, dir: &Path, out: &str) -> std::process::Output {
+    ptb(dir)
+        .args(["--data-dir"])
+        .arg(shared().join("datasets"))
+        .args(["eval", "--final", "--benchmark", "gsm8k", "--base-url", server_url, "--served-model", "m"])
+        .args(["--concurrency", "1", "--timeout", "5", "--out", out])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn final_evaluation_walks_the_retry_ladder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // The first request is refused (400, not retried by the client): attempt 1 fails, attempt 2 scores.
+    let server = rt.block_on(FixedServer::start(FixedServerConfig::new("ANSWER: 18").fail_first(1, 400))).unwrap();
+    let out = final_eval(&server.base_url(), dir.path(), "final");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = dir.path().join("final");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("final_eval.json")).unwrap()).unwrap();
+    assert_eq!(record["scored_attempt"], 2);
+    assert_eq!(record["max_tokens"], 4000);
+    assert!(std::fs::read_to_string(run.join("final_eval_1.txt")).unwrap().contains("failed"));
+    assert!(std::fs::read_to_string(run.join("final_eval_2.txt")).unwrap().contains("scored"));
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["ptb"]["facts"]["n_samples"], 1319, "the final evaluation covers the full set");
+    assert_eq!(metrics["ptb"]["facts"]["max_tokens"], 4000);
+
+    // Every attempt failing: nine attempts down the ladder, an error, and no metrics.json.
+    let failing = rt.block_on(FixedServer::start(FixedServerConfig::new("x").fail_first(100_000, 400))).unwrap();
+    let err = one_line_error(&final_eval(&failing.base_url(), dir.path(), "failed"));
+    assert!(err.contains("all 9 final-evaluation attempts failed"), "{err}");
+    let run = dir.path().join("failed");
+    assert!(!run.join("metrics.json").exists());
+    assert!(std::fs::read_to_string(run.join("final_eval_9.txt")).unwrap().contains("max_tokens 2000"));
+}

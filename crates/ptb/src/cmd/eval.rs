@@ -18,20 +18,64 @@ use super::Ctx;
 
 pub async fn run(ctx: &Ctx, args: EvalArgs) -> anyhow::Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&ctx.config.results_dir, &args.benchmark));
+    if args.final_eval {
+        return super::final_eval::run(ctx, &args, &out_dir).await;
+    }
+    run_once(ctx, &args, &out_dir).await
+}
+
+/// One evaluation of `args` into `out_dir`, whatever the benchmark and the engine.
+pub(super) async fn run_once(ctx: &Ctx, args: &EvalArgs, out_dir: &Path) -> anyhow::Result<()> {
     if let Some(task) = ptb_bench::judged::judged_task(&args.benchmark) {
-        return super::judged::run(ctx, &args, task.as_ref(), &out_dir).await;
+        return super::judged::run(ctx, args, task.as_ref(), out_dir).await;
     }
     let metrics = if let Some(responses) = &args.responses {
-        rescore_file(ctx, &args, responses, &out_dir)?
+        rescore_file(ctx, args, responses, out_dir)?
     } else if let Some(base_url) = &args.base_url {
-        let client = served_client(&args, base_url)?;
-        evaluate(ctx, &args, &client, &out_dir).await?
+        let client = served_client(args, base_url)?;
+        evaluate(ctx, args, &client, out_dir).await?
     } else if let Some(model) = &args.model {
-        evaluate_launched(ctx, &args, model, &out_dir).await?
+        let engine = ModelEngine::start(ctx, args, model, out_dir).await?;
+        let result = evaluate(ctx, args, engine.engine(), out_dir).await;
+        engine.stop().await?;
+        result?
     } else {
         bail!("nothing to evaluate: give --model DIR, --base-url URL --served-model NAME, or --responses FILE")
     };
-    report(ctx, &args.benchmark, &metrics, &out_dir)
+    report(ctx, &args.benchmark, &metrics, out_dir)
+}
+
+/// The engine serving `--model` for one evaluation: in-process, or a launched server (`--engine`).
+pub(super) enum ModelEngine {
+    Embedded(ptb_engine::EmbeddedEngine),
+    Launched(launcher::EngineProcess, OpenAiClient),
+}
+
+impl ModelEngine {
+    /// Starts the engine `--engine` chooses for `model`, with the pinned chat template of its family.
+    pub(super) async fn start(ctx: &Ctx, args: &EvalArgs, model: &Path, out_dir: &Path) -> anyhow::Result<Self> {
+        if super::embedded::chosen(ctx, args.engine) {
+            return Ok(Self::Embedded(super::embedded::for_eval(ctx, args, model).await?));
+        }
+        let (process, client) = launch_engine(ctx, args, model, out_dir).await?;
+        Ok(Self::Launched(process, client))
+    }
+
+    /// The engine to send requests to.
+    pub(super) fn engine(&self) -> &dyn Engine {
+        match self {
+            Self::Embedded(engine) => engine,
+            Self::Launched(_, client) => client,
+        }
+    }
+
+    /// Stops a launched engine's process group; the embedded engine just goes out of scope.
+    pub(super) async fn stop(self) -> anyhow::Result<()> {
+        if let Self::Launched(process, _) = self {
+            process.stop().await?;
+        }
+        Ok(())
+    }
 }
 
 /// The client of an already running server (`--base-url`, `--served-model`, `--api-key-env`).
@@ -46,24 +90,6 @@ pub(super) fn served_client(args: &EvalArgs, base_url: &str) -> anyhow::Result<O
     config.max_concurrency = args.concurrency.max(1);
     config.request_timeout = Duration::from_secs(args.timeout);
     Ok(OpenAiClient::new(config)?)
-}
-
-/// Serves `model_dir` with the configured engine command and the pinned template of its family
-/// (never the model dir's own template), evaluates through it, and stops the engine.
-async fn evaluate_launched(
-    ctx: &Ctx,
-    args: &EvalArgs,
-    model_dir: &Path,
-    out_dir: &Path,
-) -> anyhow::Result<EvalMetrics> {
-    if super::embedded::chosen(ctx, args.engine) {
-        let engine = super::embedded::for_eval(ctx, args, model_dir).await?;
-        return evaluate(ctx, args, &engine, out_dir).await;
-    }
-    let (engine, client) = launch_engine(ctx, args, model_dir, out_dir).await?;
-    let result = evaluate(ctx, args, &client, out_dir).await;
-    engine.stop().await?;
-    result
 }
 
 /// Starts the configured engine on `model_dir` with the pinned template of its family (never the
@@ -216,7 +242,11 @@ fn summary(benchmark: &str, m: &EvalMetrics) -> String {
     )
 }
 
+/// Prints the result: JSON with `--json`, nothing with `-q`, else the summary and where the files are.
 fn report(ctx: &Ctx, benchmark: &str, metrics: &EvalMetrics, out_dir: &Path) -> anyhow::Result<()> {
+    if ctx.quiet {
+        return Ok(());
+    }
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(metrics)?);
     } else {

@@ -17,7 +17,7 @@ use crate::cli::{EvalArgs, JudgeArgs};
 use crate::output::progress_bar;
 
 use super::Ctx;
-use super::eval::{launch_engine, log_line, prepare_out_dir, served_client};
+use super::eval::{ModelEngine, log_line, prepare_out_dir, served_client};
 
 /// Evaluates one judged benchmark with the engine the arguments name and reports the result.
 pub async fn run(ctx: &Ctx, args: &EvalArgs, task: &dyn JudgedTask, out_dir: &Path) -> anyhow::Result<()> {
@@ -31,13 +31,16 @@ pub async fn run(ctx: &Ctx, args: &EvalArgs, task: &dyn JudgedTask, out_dir: &Pa
         let client = served_client(args, base_url)?;
         evaluate(ctx, args, task, &client, &judge_client, out_dir).await?
     } else if let Some(model) = &args.model {
-        let (engine, client) = launch_engine(ctx, args, model, out_dir).await?;
-        let result = evaluate(ctx, args, task, &client, &judge_client, out_dir).await;
+        let engine = ModelEngine::start(ctx, args, model, out_dir).await?;
+        let result = evaluate(ctx, args, task, engine.engine(), &judge_client, out_dir).await;
         engine.stop().await?;
         result?
     } else {
         bail!("nothing to evaluate: give --model DIR or --base-url URL --served-model NAME")
     };
+    if ctx.quiet {
+        return Ok(());
+    }
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&metrics)?);
     } else {

@@ -6,6 +6,7 @@ mod demo;
 mod doctor;
 mod embedded;
 mod eval;
+mod final_eval;
 mod judged;
 mod list;
 pub(crate) mod report;
