@@ -2,10 +2,13 @@
 //! prompts to an [`ptb_infer::Engine`] with bounded concurrency, and the evaluation record
 //! (`samples.jsonl`, `metrics.json`, `eval.log`) that lets any result be audited and re-scored.
 
+pub mod aime;
 pub mod arenahard;
 pub mod bfcl;
+pub mod gpqa;
 pub mod gsm8k;
 pub mod healthbench;
+pub mod humaneval;
 pub mod judged;
 pub mod pyrandom;
 pub mod record;
@@ -15,4 +18,6 @@ pub mod task;
 
 pub use record::{EvalMetrics, ProfileMetrics, SampleRecord};
 pub use runner::{EvalOptions, Progress};
-pub use task::{BenchError, Benchmark, Sample, Scorer, ScoringInput, load_benchmark, scorer};
+pub use task::{
+    BenchError, Benchmark, LoadOptions, Sample, Scorer, ScoringInput, load_benchmark, load_benchmark_with, scorer,
+};

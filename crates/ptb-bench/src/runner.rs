@@ -4,13 +4,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use ptb_infer::{ChatRequest, ChatResponse, Engine};
-use ptb_score::Profile;
+use ptb_score::{Profile, ScoreError, Scored};
 
 use crate::record::{ProfileVerdict, RecordedResponse, SampleRecord};
 use crate::task::{BenchError, Sample, Scorer, ScoringInput};
@@ -109,48 +110,90 @@ pub fn score_generated(
     samples: &[Sample],
     generated: &[Generated],
 ) -> Result<Vec<SampleRecord>, BenchError> {
-    samples
+    let recorded = samples
         .iter()
         .zip(generated)
-        .map(|(sample, g)| {
-            score_one(
-                scorer,
-                RecordedResponse {
-                    id: sample.id.clone(),
-                    completion: g.response.content.clone(),
-                    target: sample.target.clone(),
-                    metadata: sample.metadata.clone(),
-                    messages: sample.messages.clone(),
-                    tool_calls: g.response.tool_calls.clone(),
-                    prompt_tokens: g.response.usage.prompt_tokens,
-                    completion_tokens: g.response.usage.completion_tokens,
-                    latency_ms: g.latency_ms,
-                    finish_reason: g.response.finish_reason.clone(),
-                },
-            )
+        .map(|(sample, g)| RecordedResponse {
+            id: sample.id.clone(),
+            completion: g.response.content.clone(),
+            target: sample.target.clone(),
+            metadata: sample.metadata.clone(),
+            messages: sample.messages.clone(),
+            tool_calls: g.response.tool_calls.clone(),
+            prompt_tokens: g.response.usage.prompt_tokens,
+            completion_tokens: g.response.usage.completion_tokens,
+            latency_ms: g.latency_ms,
+            finish_reason: g.response.finish_reason.clone(),
         })
-        .collect()
+        .collect();
+    rescore(scorer, recorded)
 }
 
 /// Scores recorded answers again (`ptb eval --responses`).
+///
+/// Every (answer, profile) pair is one job, taken in order by a few worker threads (HumanEval runs
+/// a program per verdict); the records keep the order of the answers. The first failing item, in
+/// that order, is the error, and no new job starts once one has failed.
 pub fn rescore(scorer: &dyn Scorer, recorded: Vec<RecordedResponse>) -> Result<Vec<SampleRecord>, BenchError> {
-    recorded.into_iter().map(|r| score_one(scorer, r)).collect()
+    const PROFILES: [Profile; 2] = [Profile::PtbV1, Profile::Strict];
+    let responses: Vec<ChatResponse> = recorded.iter().map(response_of).collect();
+    let jobs = recorded.len() * PROFILES.len();
+    let results: Vec<OnceLock<Result<Scored, ScoreError>>> = (0..jobs).map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(4, 16).min(jobs);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                // A job once taken is always run, so the jobs run are exactly a prefix.
+                while !failed.load(Ordering::Relaxed) {
+                    let job = next.fetch_add(1, Ordering::Relaxed);
+                    if job >= jobs {
+                        break;
+                    }
+                    let (item, profile) = (job / PROFILES.len(), PROFILES[job % PROFILES.len()]);
+                    let r = &recorded[item];
+                    let input = ScoringInput { id: &r.id, target: &r.target, metadata: &r.metadata };
+                    let result = scorer.score(profile, input, &responses[item]);
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                    let _ = results[job].set(result);
+                }
+            });
+        }
+    });
+    // The jobs run are a prefix, so the first error in order comes before any job left unrun, and
+    // without an error every job has run.
+    let mut scored = Vec::with_capacity(jobs);
+    for (job, result) in results.into_iter().enumerate() {
+        match result.into_inner() {
+            Some(Ok(s)) => scored.push(s),
+            Some(Err(source)) => {
+                return Err(BenchError::Score { id: recorded[job / PROFILES.len()].id.clone(), source });
+            }
+            None => break,
+        }
+    }
+    let mut scored = scored.into_iter();
+    let mut records = Vec::with_capacity(recorded.len());
+    for r in recorded {
+        let (Some(v1), Some(strict)) = (scored.next(), scored.next()) else { break };
+        records.push(record(r, v1, strict));
+    }
+    Ok(records)
 }
 
-fn score_one(scorer: &dyn Scorer, r: RecordedResponse) -> Result<SampleRecord, BenchError> {
-    let response = ChatResponse {
+/// The response a recorded answer stands for.
+fn response_of(r: &RecordedResponse) -> ChatResponse {
+    ChatResponse {
         content: r.completion.clone(),
         tool_calls: r.tool_calls.clone(),
         finish_reason: r.finish_reason.clone(),
         usage: ptb_infer::Usage { prompt_tokens: r.prompt_tokens, completion_tokens: r.completion_tokens },
-    };
-    let item = ScoringInput { id: &r.id, target: &r.target, metadata: &r.metadata };
-    let score = |profile| {
-        scorer.score(profile, item, &response).map_err(|source| BenchError::Score { id: r.id.clone(), source })
-    };
-    let v1 = score(Profile::PtbV1)?;
-    let strict = score(Profile::Strict)?;
-    Ok(SampleRecord {
+    }
+}
+
+fn record(r: RecordedResponse, v1: Scored, strict: Scored) -> SampleRecord {
+    SampleRecord {
         verdicts_differ: v1.verdict != strict.verdict,
         score: v1.verdict.value(),
         verdict: v1.verdict,
@@ -166,10 +209,65 @@ fn score_one(scorer: &dyn Scorer, r: RecordedResponse) -> Result<SampleRecord, B
         completion_tokens: r.completion_tokens,
         latency_ms: r.latency_ms,
         finish_reason: r.finish_reason,
-    })
+    }
 }
 
 /// The partial-answers file of an evaluation directory.
 pub fn partial_path(out_dir: &Path) -> PathBuf {
     out_dir.join("samples.partial.jsonl")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ptb_score::{ScoreError, Scored, Verdict};
+
+    use super::*;
+
+    /// C when the completion equals the target; slower for earlier items, so jobs finish out of
+    /// order; a sample error for ids starting with `bad`.
+    struct Slow;
+
+    impl Scorer for Slow {
+        fn score(&self, _: Profile, item: ScoringInput<'_>, response: &ChatResponse) -> Result<Scored, ScoreError> {
+            let n: u64 = item.id.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(20u64.saturating_sub(n)));
+            if item.id.starts_with("bad") {
+                return Err(ScoreError::Execution { message: item.id.to_string() });
+            }
+            let verdict = if response.content == item.target { Verdict::C } else { Verdict::I };
+            Ok(Scored { verdict, extracted: Some(response.content.clone()) })
+        }
+    }
+
+    fn recorded(ids: &[&str]) -> Vec<RecordedResponse> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let completion = if i % 3 == 0 { "x" } else { "y" };
+                serde_json::from_value(serde_json::json!({"id": id, "completion": completion, "target": "x"})).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_keep_the_order_of_the_answers() {
+        let ids: Vec<String> = (0..20).map(|i| format!("item{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let records = rescore(&Slow, recorded(&ids)).unwrap();
+        let got: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(got, ids);
+        for (i, r) in records.iter().enumerate() {
+            let want = if i % 3 == 0 { Verdict::C } else { Verdict::I };
+            assert_eq!((r.verdict, r.strict.verdict), (want, want), "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn the_first_failing_item_in_order_is_the_error() {
+        let err = rescore(&Slow, recorded(&["ok0", "ok1", "bad2", "ok3", "bad4", "ok5"])).unwrap_err();
+        assert!(matches!(&err, BenchError::Score { id, .. } if id == "bad2"), "{err}");
+        assert!(rescore(&Slow, Vec::new()).unwrap().is_empty());
+    }
 }

@@ -28,6 +28,12 @@ pub enum BenchError {
         "{benchmark}: {failures} of {total} judgements failed after retries, more than --judge-max-failure-rate {max_rate} allows (e.g. {example}); check the judge endpoint, model and key, then rerun"
     )]
     JudgeFailures { benchmark: String, failures: usize, total: usize, max_rate: f64, example: String },
+    /// The sandbox that runs model-written code is unavailable (e.g. no bubblewrap).
+    #[error(transparent)]
+    Sandbox(#[from] ptb_sandbox::SandboxError),
+    /// Something a benchmark needs on this machine is missing; the message says what to do.
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// One evaluation item: what is sent to the model and what the answer is scored against.
@@ -80,14 +86,40 @@ impl Benchmark {
     }
 }
 
-/// Loads the items of benchmark `id` from the data dir.
+/// Choices that shape the items themselves (not which data is read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Seed of GPQA's choice shuffle (Python `random.Random(seed)` walking the items in order).
+    pub choice_seed: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { choice_seed: crate::gpqa::DEFAULT_CHOICE_SEED }
+    }
+}
+
+/// Loads the items of benchmark `id` from the data dir, with the default [`LoadOptions`].
 pub fn load_benchmark(id: &str, registry: &Registry, data_dir: &Path) -> Result<Benchmark, BenchError> {
+    load_benchmark_with(id, registry, data_dir, &LoadOptions::default())
+}
+
+/// Loads the items of benchmark `id` from the data dir.
+pub fn load_benchmark_with(
+    id: &str,
+    registry: &Registry,
+    data_dir: &Path,
+    options: &LoadOptions,
+) -> Result<Benchmark, BenchError> {
     let spec = registry.benchmark(id)?;
     let samples = match id {
         "gsm8k" => crate::gsm8k::load(spec, data_dir)?,
         "bfcl" => crate::bfcl::load(spec, data_dir)?,
         "arenahardwriting" => crate::arenahard::load(spec, data_dir)?,
         "healthbench" => crate::healthbench::load(spec, data_dir)?,
+        "aime2025" => crate::aime::load(spec, data_dir)?,
+        "gpqamain" => crate::gpqa::load(spec, data_dir, options.choice_seed)?,
+        "humaneval" => crate::humaneval::load(spec, data_dir)?,
         _ => return Err(BenchError::NotImplemented(id.to_string())),
     };
     Ok(Benchmark { id: id.to_string(), samples })
@@ -99,6 +131,9 @@ pub fn scorer(id: &str, registry: &Registry) -> Result<Box<dyn Scorer>, BenchErr
     match id {
         "gsm8k" => Ok(Box::new(crate::gsm8k::Gsm8kScorer)),
         "bfcl" => Ok(Box::new(crate::bfcl::BfclScorer)),
+        "aime2025" => Ok(Box::new(crate::aime::AimeScorer)),
+        "gpqamain" => Ok(Box::new(crate::gpqa::GpqaScorer)),
+        "humaneval" => Ok(Box::new(crate::humaneval::HumanEvalScorer::new()?)),
         _ => Err(BenchError::NotImplemented(id.to_string())),
     }
 }

@@ -1,4 +1,4 @@
-//! Exact-match scoring for GSM8K and AIME: pure functions, no I/O.
+//! Exact-match scoring for GSM8K, AIME, GPQA and HumanEval: pure functions, no I/O.
 //!
 //! Two profiles (see `shared/reference/scorers.md`): [`Profile::PtbV1`] reproduces inspect-ai's
 //! published `match(numeric=True)` verdicts, quirks included; [`Profile::Strict`] applies the
@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod aime;
 pub mod bfcl;
+pub mod gpqa;
 pub mod gsm8k;
+pub mod humaneval;
 pub mod metrics;
 pub mod numeric;
 pub mod py;
@@ -71,6 +73,18 @@ pub enum ScoreError {
     /// BFCL: the ground truth or the sample's metadata cannot be used.
     #[error(transparent)]
     Bfcl(#[from] bfcl::BfclError),
+    /// The sample's metadata lacks a field the scorer needs (HumanEval's `prompt`, `test`, `entry_point`).
+    #[error("the sample's metadata has no string field '{field}' (samples.jsonl written by `ptb eval` records it)")]
+    MissingMetadata {
+        /// The missing field.
+        field: &'static str,
+    },
+    /// The answer could not be executed (the sandbox failed): an infrastructure error, never a verdict.
+    #[error("could not execute the answer: {message}")]
+    Execution {
+        /// What failed.
+        message: String,
+    },
     /// strict: the target is not a single number literal.
     #[error("target {target:?} is not a number")]
     InvalidTarget {

@@ -187,6 +187,9 @@ pub struct EvalArgs {
     /// Sampling seed sent with every request.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Seed of GPQA's choice shuffle (Python `random.Random(S)`), recorded in each sample's metadata.
+    #[arg(long, value_name = "S", default_value_t = ptb_bench::gpqa::DEFAULT_CHOICE_SEED)]
+    pub choice_seed: u64,
     /// Max new tokens per answer [default: the first rung of the benchmark's ladder].
     #[arg(long, value_name = "T")]
     pub max_tokens: Option<u32>,

@@ -140,7 +140,8 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
     let registry = &ctx.config.registry;
     let spec = registry.benchmark(&args.benchmark)?;
     let scorer = ptb_bench::scorer(&args.benchmark, registry)?;
-    let benchmark = ptb_bench::load_benchmark(&args.benchmark, registry, &ctx.config.data_dir)?;
+    let options = ptb_bench::LoadOptions { choice_seed: args.choice_seed };
+    let benchmark = ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &options)?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
     let opts = EvalOptions {
