@@ -1,16 +1,14 @@
 //! The `ptb` binary as a user runs it: help, registry listings, GSM8K evaluation against a real HTTP
 //! server on loopback, re-scoring, and the one-line errors for bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 use assert_cmd::Command;
+use common::shared;
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
 
-fn shared() -> PathBuf {
-    std::env::var_os("PTB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-}
 
 fn ptb(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("ptb").unwrap();

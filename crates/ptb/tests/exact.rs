@@ -11,15 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::shared;
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
 use serde_json::{Value, json};
 
-fn shared() -> PathBuf {
-    std::env::var_os("PTB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")).join(name)
@@ -266,13 +264,7 @@ fn aime2025_and_humaneval_end_to_end_over_http() {
 #[test]
 fn gpqamain_end_to_end_over_http_with_a_recorded_choice_seed() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("gpqa")).unwrap();
-    let mut csv =
-        String::from("Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3,Record ID\n");
-    for i in 0..6 {
-        csv += &format!("Synthetic question {i}?,right {i},wrong {i}a,wrong {i}b,wrong {i}c,rec{i}\n");
-    }
-    std::fs::write(dir.path().join("gpqa/gpqa_main.csv"), csv).unwrap();
+    common::write_synthetic_gpqa(dir.path(), 6);
     let samples = eval_over_http(dir.path(), "gpqamain", "Thinking.\nANSWER: A", &["--choice-seed", "7"]);
     // python3 -c "import random; r = random.Random(7)
     //   for _ in range(6): p = [0, 1, 2, 3]; r.shuffle(p); print(p)"

@@ -48,7 +48,7 @@ pub(super) async fn run_once(ctx: &Ctx, args: &EvalArgs, out_dir: &Path) -> anyh
 /// The engine serving `--model` for one evaluation: in-process, or a launched server (`--engine`).
 pub(super) enum ModelEngine {
     Embedded(ptb_engine::EmbeddedEngine),
-    Launched(launcher::EngineProcess, OpenAiClient),
+    Launched(Box<(launcher::EngineProcess, OpenAiClient)>),
 }
 
 impl ModelEngine {
@@ -58,21 +58,21 @@ impl ModelEngine {
             return Ok(Self::Embedded(super::embedded::for_eval(ctx, args, model).await?));
         }
         let (process, client) = launch_engine(ctx, args, model, out_dir).await?;
-        Ok(Self::Launched(process, client))
+        Ok(Self::Launched(Box::new((process, client))))
     }
 
     /// The engine to send requests to.
     pub(super) fn engine(&self) -> &dyn Engine {
         match self {
             Self::Embedded(engine) => engine,
-            Self::Launched(_, client) => client,
+            Self::Launched(launched) => &launched.1,
         }
     }
 
     /// Stops a launched engine's process group; the embedded engine just goes out of scope.
     pub(super) async fn stop(self) -> anyhow::Result<()> {
-        if let Self::Launched(process, _) = self {
-            process.stop().await?;
+        if let Self::Launched(launched) = self {
+            launched.0.stop().await?;
         }
         Ok(())
     }
