@@ -9,7 +9,6 @@ use assert_cmd::Command;
 use common::shared;
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
 
-
 fn ptb(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("ptb").unwrap();
     cmd.current_dir(cwd).env_remove("PTB_DATA_DIR").env("HOME", cwd);

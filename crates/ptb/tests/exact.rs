@@ -18,7 +18,6 @@ use common::shared;
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
 use serde_json::{Value, json};
 
-
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")).join(name)
 }
