@@ -5,7 +5,7 @@
 //! own KV cache, sampler and stop-string state, and loops:
 //!
 //! 1. **Admit.** Waiting requests join while fewer than `max_batch` sequences are active. Each
-//!    newcomer is prefilled on its own (its whole prompt in one forward pass) and samples its first
+//!    newcomer is prefilled on its own, in chunks of [`PREFILL_CHUNK`] tokens, and samples its first
 //!    token.
 //! 2. **Decode.** One forward pass runs the last token of *every* active sequence together: the
 //!    embedding, all linear layers (Q/K/V/O, MLP, LM head) and norms see a `[B, 1, hidden]` batch, so
@@ -18,8 +18,9 @@
 //!
 //! Rows of a batched matmul are reduced independently of the other rows, so a sequence's greedy
 //! tokens do not depend on which other sequences share its steps (asserted by the test
-//! `greedy_is_deterministic_and_independent_of_batching` on the SmolLM2 GGUF). Small GGUF models are
-//! dequantized to f32 at load because candle's quantized CPU matmul is slow for more than one row.
+//! `greedy_is_deterministic_and_independent_of_batching` on the SmolLM2 GGUF). Small GGUF models keep
+//! two forms of each weight (see `weights::LinearWeight`): f32 for prompts, where GEMM is fastest,
+//! and Q8_0 for decode steps, which are memory-bound; a decode step uses Q8_0 whatever its batch.
 
 use std::sync::mpsc;
 
@@ -30,6 +31,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::error::{EngineError, Result};
 use crate::model::{SeqCache, Transformer};
 use crate::tokenizer::decode;
+
+/// Prompt tokens per prefill forward pass.
+pub const PREFILL_CHUNK: usize = 512;
 
 /// Sampling settings of one request, defaults already applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -175,9 +179,17 @@ impl Worker {
     #[allow(clippy::result_large_err)]
     fn prefill(&self, job: Job) -> std::result::Result<Option<Active>, (UnboundedSender<Event>, EngineError)> {
         let mut cache = self.model.new_cache();
-        let logits = match self.model.forward(&[&job.prompt], &mut [&mut cache], false) {
-            Ok(l) => l,
-            Err(e) => return Err((job.events, e)),
+        // In chunks: each chunk attends only to the keys before its end (half the attention work
+        // of one causal pass over the whole prompt) and the attention scores stay small.
+        let mut logits = None;
+        for chunk in job.prompt.chunks(PREFILL_CHUNK) {
+            match self.model.forward(&[chunk], &mut [&mut cache], false) {
+                Ok(l) => logits = Some(l),
+                Err(e) => return Err((job.events, e)),
+            }
+        }
+        let Some(logits) = logits else {
+            return Err((job.events, EngineError::BadRequest("the prompt is empty".into())));
         };
         let sampler = job.sampling.processor();
         let mut a = Active {

@@ -2,16 +2,15 @@
 //! every sequence owns its KV cache ([`SeqCache`]), linear layers run on all sequences of a step at
 //! once, and attention runs per sequence at that sequence's own position.
 
-use candle_core::quantized::QMatMul;
 use candle_core::{Device, Module, Tensor};
 
 use crate::config::{Family, ModelConfig, RopeSpec};
 use crate::error::Result;
-use crate::weights::Weights;
+use crate::weights::{LinearWeight, Weights};
 
-/// A linear layer: dense or quantized weight, optional bias.
+/// A linear layer: dense or quantized weight (see [`LinearWeight`]), optional bias.
 struct Linear {
-    w: QMatMul,
+    w: LinearWeight,
     b: Option<Tensor>,
 }
 
@@ -22,8 +21,13 @@ impl Linear {
         Ok(Self { w: weight, b })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.w.forward(x)?;
+    /// `x @ w^T + b`; `decode` selects the decode form of the weight (one new token per sequence).
+    fn forward(&self, x: &Tensor, decode: bool) -> Result<Tensor> {
+        let y = match (&self.w.decode, decode) {
+            (Some(d), true) if self.w.decode_pad > 0 => d.forward(&x.pad_with_zeros(2, 0, self.w.decode_pad)?)?,
+            (Some(d), true) => d.forward(x)?,
+            _ => self.w.prompt.forward(x)?,
+        };
         Ok(match &self.b {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -172,12 +176,15 @@ impl Transformer {
             x = (x * s)?;
         }
         let starts: Vec<usize> = caches.iter().map(|c| c.len).collect();
+        // A decode step feeds one new token per sequence; it uses the weights' decode form, the
+        // same for every batch size, so a sequence's tokens do not depend on its batch.
+        let decode = t == 1;
         for (li, layer) in self.layers.iter().enumerate() {
             let residual = &x;
             let hn = layer.input_norm.forward(&x)?;
-            let q = layer.q.forward(&hn)?;
-            let k = layer.k.forward(&hn)?;
-            let v = layer.v.forward(&hn)?;
+            let q = layer.q.forward(&hn, decode)?;
+            let k = layer.k.forward(&hn, decode)?;
+            let v = layer.v.forward(&hn, decode)?;
             let mut outs = Vec::with_capacity(b);
             for (bi, cache) in caches.iter_mut().enumerate() {
                 let o = self.attention(
@@ -191,18 +198,18 @@ impl Transformer {
                 outs.push(o);
             }
             let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
-            let mut attn = layer.o.forward(&attn)?;
+            let mut attn = layer.o.forward(&attn, decode)?;
             let h2 = match &layer.pre_ff_norm {
                 Some(pre) => {
                     attn = layer.post_attn_norm.forward(&attn)?;
                     let x1 = (residual + attn)?;
-                    let m = self.mlp(layer, &pre.forward(&x1)?)?;
+                    let m = self.mlp(layer, &pre.forward(&x1)?, decode)?;
                     let m = layer.post_ff_norm.as_ref().expect("gemma has both feed-forward norms").forward(&m)?;
                     (x1 + m)?
                 }
                 None => {
                     let x1 = (residual + attn)?;
-                    let m = self.mlp(layer, &layer.post_attn_norm.forward(&x1)?)?;
+                    let m = self.mlp(layer, &layer.post_attn_norm.forward(&x1)?, decode)?;
                     (x1 + m)?
                 }
             };
@@ -213,14 +220,14 @@ impl Transformer {
         }
         let x = if all_positions { x } else { x.narrow(1, t - 1, 1)? };
         let x = self.norm.forward(&x)?;
-        let logits = self.lm_head.forward(&x)?;
+        let logits = self.lm_head.forward(&x, decode)?;
         Ok(if all_positions { logits } else { logits.squeeze(1)? })
     }
 
-    fn mlp(&self, layer: &Layer, x: &Tensor) -> Result<Tensor> {
-        let g = layer.gate.forward(x)?;
+    fn mlp(&self, layer: &Layer, x: &Tensor, decode: bool) -> Result<Tensor> {
+        let g = layer.gate.forward(x, decode)?;
         let g = if self.cfg.family == Family::Gemma3 { g.gelu()? } else { candle_nn::ops::silu(&g)? };
-        layer.down.forward(&(g * layer.up.forward(x)?)?)
+        layer.down.forward(&(g * layer.up.forward(x, decode)?)?, decode)
     }
 
     /// Attention of one sequence: `q`, `k`, `v` are `[1, T, heads*head_dim]`, `start` the position of
@@ -267,16 +274,21 @@ impl Transformer {
             k = k.narrow(2, first, total - first)?;
             v = v.narrow(2, first, total - first)?;
         }
-        let n_rep = cfg.num_heads / cfg.num_kv_heads;
-        let k = candle_transformers::utils::repeat_kv(k, n_rep)?.contiguous()?;
-        let v = candle_transformers::utils::repeat_kv(v, n_rep)?.contiguous()?;
+        // Grouped-query attention without copying keys and values per query head: the `n_rep`
+        // query heads sharing a key/value head are stacked as `n_rep * T` rows of one matmul.
+        let (kv_heads, n_rep) = (cfg.num_kv_heads, cfg.num_heads / cfg.num_kv_heads);
+        let keys = total - first;
+        let q = q.reshape((kv_heads, n_rep * t, hd))?;
+        let k = k.squeeze(0)?.contiguous()?;
+        let v = v.squeeze(0)?.contiguous()?;
         let mut att = (q.matmul(&k.t()?)? * cfg.attn_scale)?;
         if t > 1 {
             let mask = self.mask(start, t, first, total, layer.window)?;
-            att = att.broadcast_add(&mask)?;
+            att =
+                att.reshape((kv_heads, n_rep, t, keys))?.broadcast_add(&mask)?.reshape((kv_heads, n_rep * t, keys))?;
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let out = att.matmul(&v)?;
+        let out = att.matmul(&v)?.reshape((1, cfg.num_heads, t, hd))?;
         Ok(out.transpose(1, 2)?.reshape((1, t, cfg.num_heads * hd))?)
     }
 

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use candle_core::quantized::{QMatMul, gguf_file};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor, gguf_file};
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 
@@ -18,14 +18,28 @@ pub(crate) trait Weights {
     /// The tensor as f32, checked against `shape`.
     fn dense(&self, name: &str, shape: &[usize]) -> Result<Tensor>;
     /// A matmul weight `[out, in]`, kept quantized when the file is.
-    fn linear(&self, name: &str, shape: &[usize]) -> Result<QMatMul> {
-        Ok(QMatMul::Tensor(self.dense(name, shape)?))
+    fn linear(&self, name: &str, shape: &[usize]) -> Result<LinearWeight> {
+        Ok(LinearWeight { prompt: QMatMul::Tensor(self.dense(name, shape)?), decode: None, decode_pad: 0 })
     }
     /// Whether the tensor exists.
     fn contains(&self, name: &str) -> bool;
     /// The device tensors are loaded to.
     fn device(&self) -> &Device;
 }
+
+/// The weight of one linear layer, possibly in two forms: one for prompts (many rows per matmul)
+/// and one for decode steps (one row per sequence), where reading less memory is what counts.
+pub(crate) struct LinearWeight {
+    /// Used for prompts, and for decode steps when `decode` is `None`.
+    pub prompt: QMatMul,
+    /// Used for decode steps (one new token per sequence).
+    pub decode: Option<QMatMul>,
+    /// Zero columns appended to `decode`'s inner dimension (inputs are padded to match).
+    pub decode_pad: usize,
+}
+
+/// Inner-dimension block of the decode weights (candle's k-quant super-block).
+const DECODE_K_BLOCK: usize = 256;
 
 fn check_shape(path: &Path, name: &str, got: &[usize], want: &[usize]) -> Result<()> {
     if got != want {
@@ -134,14 +148,17 @@ impl Weights for SafetensorsWeights {
     }
 }
 
-/// Models whose weights fit this many bytes as f32 are dequantized at load: candle's quantized CPU
-/// matmul is fast for one row but slow for several, and batching needs several.
+/// Models whose weights fit this many bytes as f32 are dequantized at load for prompts (candle's
+/// f32 GEMM is several times faster than its quantized matmul on many rows) and requantized to Q8_0
+/// for decode steps (memory-bound: Q8_0 reads a quarter of f32's bytes, and candle has SIMD dot
+/// products for Q8_0 but not for every GGUF type, e.g. Q4_1).
 const DENSE_GGUF_BUDGET: usize = 2 << 30;
 
 /// A GGUF file (llama architecture).
 pub(crate) struct GgufWeights {
     path: PathBuf,
-    /// Dequantize matmul weights to f32 (small models, see [`DENSE_GGUF_BUDGET`]).
+    /// Dequantize matmul weights to f32 for prompts and Q8_0 for decode (small models, see
+    /// [`DENSE_GGUF_BUDGET`]).
     dense_linears: bool,
     content: gguf_file::Content,
     reader: Mutex<File>,
@@ -222,11 +239,18 @@ impl Weights for GgufWeights {
         Ok(self.qtensor(name, shape)?.dequantize(&self.device)?)
     }
 
-    fn linear(&self, name: &str, shape: &[usize]) -> Result<QMatMul> {
-        if self.dense_linears {
-            return Ok(QMatMul::Tensor(self.dense(name, shape)?));
+    fn linear(&self, name: &str, shape: &[usize]) -> Result<LinearWeight> {
+        let q = self.qtensor(name, shape)?;
+        if !self.dense_linears {
+            return Ok(LinearWeight { prompt: QMatMul::from_qtensor(q)?, decode: None, decode_pad: 0 });
         }
-        Ok(QMatMul::from_qtensor(self.qtensor(name, shape)?)?)
+        let dense = q.dequantize(&self.device)?;
+        // candle's fastest x86 kernels (AVX512-VNNI) need the inner dimension in whole 256-blocks:
+        // zero columns (and zero inputs, see `Linear`) do not change the result.
+        let decode_pad = shape[1].next_multiple_of(DECODE_K_BLOCK) - shape[1];
+        let padded = if decode_pad > 0 { dense.pad_with_zeros(1, 0, decode_pad)? } else { dense.clone() };
+        let decode = Some(QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?);
+        Ok(LinearWeight { prompt: QMatMul::Tensor(dense), decode, decode_pad })
     }
 
     fn contains(&self, name: &str) -> bool {
