@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use ptb_bench::record::{EvalFacts, read_sample_records, write_outputs};
 use ptb_bench::runner::{generate, partial_path, rescore, score_generated};
-use ptb_bench::{EvalMetrics, EvalOptions};
+use ptb_bench::{EvalMetrics, EvalOptions, SampleRecord, Scorer};
 use ptb_infer::Engine;
 use ptb_infer::client::{ApiKey, ClientConfig, OpenAiClient};
 use ptb_infer::launcher::{self, LaunchConfig};
@@ -144,14 +144,7 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
     let benchmark = ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &options)?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
-    let opts = EvalOptions {
-        limit: args.limit,
-        concurrency: args.concurrency.max(1),
-        max_tokens: Some(args.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
-        seed: args.seed,
-        temperature: None,
-        top_p: None,
-    };
+    let opts = generation_options(args, spec);
     let started = Instant::now();
     log_line(out_dir, &format!("evaluating {} on {} items with {}", args.benchmark, samples.len(), engine.describe()));
     let progress = progress_bar(ctx.quiet, &args.benchmark);
@@ -170,10 +163,34 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
         wall_seconds: started.elapsed().as_secs_f64(),
         ptb_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let metrics = EvalMetrics::from_records(&records, facts).with_original_metrics(scorer.original_metrics());
-    write_outputs(out_dir, &records, &metrics)?;
+    let metrics = finish(scorer.as_ref(), &records, facts, out_dir)?;
     let _ = std::fs::remove_file(&partial);
     log_line(out_dir, &summary(&args.benchmark, &metrics));
+    Ok(metrics)
+}
+
+/// What `--limit`, `--concurrency`, `--max-tokens` (default: the ladder's first rung) and `--seed`
+/// ask of generation.
+pub(super) fn generation_options(args: &EvalArgs, spec: &ptb_core::BenchmarkSpec) -> EvalOptions {
+    EvalOptions {
+        limit: args.limit,
+        concurrency: args.concurrency.max(1),
+        max_tokens: Some(args.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
+        seed: args.seed,
+        temperature: None,
+        top_p: None,
+    }
+}
+
+/// The metrics of scored `records` (with the scorer's original metric keys), written with them.
+fn finish(
+    scorer: &dyn Scorer,
+    records: &[SampleRecord],
+    facts: EvalFacts,
+    out_dir: &Path,
+) -> anyhow::Result<EvalMetrics> {
+    let metrics = EvalMetrics::from_records(records, facts).with_original_metrics(scorer.original_metrics());
+    write_outputs(out_dir, records, &metrics)?;
     Ok(metrics)
 }
 
@@ -201,8 +218,7 @@ fn rescore_file(ctx: &Ctx, args: &EvalArgs, responses: &Path, out_dir: &Path) ->
         wall_seconds: started.elapsed().as_secs_f64(),
         ptb_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let metrics = EvalMetrics::from_records(&records, facts).with_original_metrics(scorer.original_metrics());
-    write_outputs(out_dir, &records, &metrics)?;
+    let metrics = finish(scorer.as_ref(), &records, facts, out_dir)?;
     log_line(out_dir, &summary(&args.benchmark, &metrics));
     Ok(metrics)
 }

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::bail;
-use ptb_bench::EvalOptions;
 use ptb_bench::judged::{Judge, JudgedMetrics, JudgedTask, evaluate_judged};
 use ptb_bench::record::{EvalFacts, write_outputs};
 use ptb_bench::runner::partial_path;
@@ -78,14 +77,7 @@ async fn evaluate(
     let benchmark = ptb_bench::load_benchmark(&args.benchmark, registry, &ctx.config.data_dir)?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
-    let opts = EvalOptions {
-        limit: args.limit,
-        concurrency: args.concurrency.max(1),
-        max_tokens: Some(args.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
-        seed: args.seed,
-        temperature: None,
-        top_p: None,
-    };
+    let opts = super::eval::generation_options(args, spec);
     let judge = Judge::new(
         judge_engine,
         args.judge.judge_model.clone(),
