@@ -185,19 +185,14 @@ impl Transformer {
             let q = layer.q.forward(&hn, decode)?;
             let k = layer.k.forward(&hn, decode)?;
             let v = layer.v.forward(&hn, decode)?;
+            let (q, k, v) = self.heads(layer, &q, &k, &v, &starts)?;
             let mut outs = Vec::with_capacity(b);
             for (bi, cache) in caches.iter_mut().enumerate() {
-                let o = self.attention(
-                    layer,
-                    &q.narrow(0, bi, 1)?,
-                    &k.narrow(0, bi, 1)?,
-                    &v.narrow(0, bi, 1)?,
-                    &mut cache.layers[li],
-                    starts[bi],
-                )?;
-                outs.push(o);
+                let (q, k, v) = (q.narrow(0, bi, 1)?, k.narrow(0, bi, 1)?, v.narrow(0, bi, 1)?);
+                outs.push(self.attention(layer, &q, &k, &v, &mut cache.layers[li], starts[bi])?);
             }
             let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
+            let attn = attn.transpose(1, 2)?.reshape((b, t, self.cfg.num_heads * self.cfg.head_dim))?;
             let mut attn = layer.o.forward(&attn, decode)?;
             let h2 = match &layer.pre_ff_norm {
                 Some(pre) => {
@@ -230,8 +225,43 @@ impl Transformer {
         layer.down.forward(&(g * layer.up.forward(x, decode)?)?, decode)
     }
 
-    /// Attention of one sequence: `q`, `k`, `v` are `[1, T, heads*head_dim]`, `start` the position of
-    /// the first of the `T` new tokens.
+    /// Splits the projections `[B, T, heads*head_dim]` of all sequences into heads `[B, heads, T,
+    /// head_dim]` and applies the q/k norms and the rotary embedding at each sequence's own `starts`.
+    fn heads(
+        &self,
+        layer: &Layer,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        starts: &[usize],
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let cfg = &self.cfg;
+        let (b, t, _) = q.dims3()?;
+        let hd = cfg.head_dim;
+        let mut q = q.reshape((b, t, cfg.num_heads, hd))?;
+        let mut k = k.reshape((b, t, cfg.num_kv_heads, hd))?;
+        let v = v.reshape((b, t, cfg.num_kv_heads, hd))?.transpose(1, 2)?.contiguous()?;
+        if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+            q = qn.forward(&q)?;
+            k = kn.forward(&k)?;
+        }
+        let mut q = q.transpose(1, 2)?.contiguous()?;
+        let mut k = k.transpose(1, 2)?.contiguous()?;
+        if let Some(freqs) = &layer.rope {
+            let (cos, sin) = self.cos_sin(freqs, starts, t)?;
+            if cfg.rope_interleaved {
+                q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
+                k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
+            } else {
+                q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
+                k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
+            }
+        }
+        Ok((q, k, v))
+    }
+
+    /// Attention of one sequence: `q`, `k`, `v` are `[1, heads, T, head_dim]` (from [`Self::heads`]),
+    /// `start` the position of the first of the `T` new tokens. Returns `[1, heads, T, head_dim]`.
     fn attention(
         &self,
         layer: &Layer,
@@ -242,28 +272,8 @@ impl Transformer {
         start: usize,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let t = q.dim(1)?;
-        let hd = cfg.head_dim;
-        let mut q = q.reshape((1, t, cfg.num_heads, hd))?;
-        let mut k = k.reshape((1, t, cfg.num_kv_heads, hd))?;
-        let v = v.reshape((1, t, cfg.num_kv_heads, hd))?.transpose(1, 2)?.contiguous()?;
-        if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-            q = qn.forward(&q)?;
-            k = kn.forward(&k)?;
-        }
-        let mut q = q.transpose(1, 2)?.contiguous()?;
-        let mut k = k.transpose(1, 2)?.contiguous()?;
-        if let Some(freqs) = &layer.rope {
-            let (cos, sin) = self.cos_sin(freqs, start, t)?;
-            if cfg.rope_interleaved {
-                q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
-                k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
-            } else {
-                q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
-                k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
-            }
-        }
-        let (mut k, mut v) = cache.append(&k, &v)?;
+        let (t, hd) = (q.dim(2)?, cfg.head_dim);
+        let (mut k, mut v) = cache.append(k, v)?;
         let total = start + t;
         // Keys before `first` are outside every query's window.
         let first = match layer.window {
@@ -278,18 +288,17 @@ impl Transformer {
         // query heads sharing a key/value head are stacked as `n_rep * T` rows of one matmul.
         let (kv_heads, n_rep) = (cfg.num_kv_heads, cfg.num_heads / cfg.num_kv_heads);
         let keys = total - first;
-        let q = q.reshape((kv_heads, n_rep * t, hd))?;
+        let q = (q.reshape((kv_heads, n_rep * t, hd))? * cfg.attn_scale)?;
         let k = k.squeeze(0)?.contiguous()?;
         let v = v.squeeze(0)?.contiguous()?;
-        let mut att = (q.matmul(&k.t()?)? * cfg.attn_scale)?;
+        let mut att = q.matmul(&k.t()?)?;
         if t > 1 {
             let mask = self.mask(start, t, first, total, layer.window)?;
             att =
                 att.reshape((kv_heads, n_rep, t, keys))?.broadcast_add(&mask)?.reshape((kv_heads, n_rep * t, keys))?;
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let out = att.matmul(&v)?.reshape((1, cfg.num_heads, t, hd))?;
-        Ok(out.transpose(1, 2)?.reshape((1, t, cfg.num_heads * hd))?)
+        Ok(att.matmul(&v)?.reshape((1, cfg.num_heads, t, hd))?)
     }
 
     /// Additive causal (and sliding-window) mask `[T, keys]` for queries at `start..start+T` over keys
@@ -310,20 +319,24 @@ impl Transformer {
         Ok(Tensor::from_vec(m, (t, n), &self.device)?.to_dtype(self.embed.dtype())?)
     }
 
-    fn cos_sin(&self, inv_freq: &[f32], start: usize, t: usize) -> Result<(Tensor, Tensor)> {
+    /// Rotary `cos`/`sin` tables `[B, T, head_dim/2]` for positions `start..start+T` of each sequence.
+    fn cos_sin(&self, inv_freq: &[f32], starts: &[usize], t: usize) -> Result<(Tensor, Tensor)> {
         let half = inv_freq.len();
-        let mut cos = Vec::with_capacity(t * half);
-        let mut sin = Vec::with_capacity(t * half);
-        for p in start..start + t {
-            for f in inv_freq {
-                let a = p as f32 * f;
-                cos.push(a.cos());
-                sin.push(a.sin());
+        let mut cos = Vec::with_capacity(starts.len() * t * half);
+        let mut sin = Vec::with_capacity(starts.len() * t * half);
+        for &start in starts {
+            for p in start..start + t {
+                for f in inv_freq {
+                    let a = p as f32 * f;
+                    cos.push(a.cos());
+                    sin.push(a.sin());
+                }
             }
         }
+        let shape = (starts.len(), t, half);
         Ok((
-            Tensor::from_vec(cos, (t, half), &self.device)?.to_dtype(self.embed.dtype())?,
-            Tensor::from_vec(sin, (t, half), &self.device)?.to_dtype(self.embed.dtype())?,
+            Tensor::from_vec(cos, shape, &self.device)?.to_dtype(self.embed.dtype())?,
+            Tensor::from_vec(sin, shape, &self.device)?.to_dtype(self.embed.dtype())?,
         ))
     }
 
