@@ -24,7 +24,8 @@ const END: &str = "</tool_call>";
 /// (BFCL-4). Each call's arguments are re-serialised as Python's `json.dumps(…, ensure_ascii=False)`.
 ///
 /// Python's `json.loads` also accepts `NaN`/`Infinity`, lone surrogates and integers beyond 64 bits;
-/// serde_json refuses them, so such blocks void the calls here (documented in docs/benchmarks.md (BFCL)).
+/// serde_json refuses them, so such blocks void the calls here (documented in the BFCL section of
+/// docs/benchmarks.md).
 pub fn parse_hermes(output: &str) -> Vec<RawCall> {
     let mut calls = Vec::new();
     let mut rest = output;
@@ -164,7 +165,7 @@ pub fn inspect_arguments(arguments: &str, first_param: Option<&str>) -> Map<Stri
 /// 1.1 tags (`yes`/`no`/`on`/`off` booleans, `~`/`null` null, ints, floats with a dot). Text PyYAML
 /// would reject (non-printable characters), and text in any other YAML form, is kept as the raw
 /// string (inspect's fallback when PyYAML raises); the forms not emulated are listed in
-/// docs/benchmarks.md (BFCL).
+/// the BFCL section of docs/benchmarks.md.
 pub fn yaml_safe_load(text: &str) -> Value {
     if text.chars().any(yaml_non_printable) {
         return Value::String(text.to_string());
