@@ -120,6 +120,10 @@ pub struct DemoArgs {
     /// Max new tokens per answer.
     #[arg(long, default_value_t = 256)]
     pub max_tokens: u32,
+    /// Sampling seed sent with every request (the model's own sampling settings apply), so a rerun
+    /// gives the same answers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output directory [default: <results-dir>/evals/demo-gsm8k-<UTC time>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -21,6 +21,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     let mut eval = EvalArgs::defaults("gsm8k");
     eval.limit = Some(args.limit);
     eval.max_tokens = Some(args.max_tokens);
+    eval.seed = Some(args.seed);
     eval.concurrency = args.limit.clamp(1, 8);
     let out_dir =
         args.out.clone().unwrap_or_else(|| super::eval::default_out_dir(&ctx.config.results_dir, "demo-gsm8k"));
