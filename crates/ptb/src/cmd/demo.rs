@@ -42,13 +42,14 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     let v1 = &metrics.ptb.profiles.ptb_v1;
     let strict = &metrics.ptb.profiles.strict;
     println!(
-        "GSM8K, {} items: accuracy {:.3} ± {:.3} (ptb-v1, the published scorer) · {:.3} ± {:.3} (strict) · {} verdicts differ",
+        "GSM8K, {} items: accuracy {:.3} ± {:.3} (ptb-v1, the published scorer) · {:.3} ± {:.3} (strict) · {} of {} verdicts differ",
         metrics.ptb.facts.n_samples,
         v1.accuracy,
         v1.stderr,
         strict.accuracy,
         strict.stderr,
-        metrics.ptb.verdicts_differ
+        metrics.ptb.verdicts_differ,
+        metrics.ptb.facts.n_samples
     );
     println!(
         "{} prompt + {} generated tokens in {:.0} s",
