@@ -1,7 +1,8 @@
 //! All seven benchmarks evaluated end to end with the embedded engine on the real
 //! SmolLM2-135M-Instruct GGUF (`--limit 3`, short answers): GPQA on synthetic items, the judged
-//! benchmarks with a stand-in judge on loopback. Skipped, with a notice, only where the model is not
-//! installed (scripts/setup.sh installs it and sets `PTB_SMOLLM2_GGUF`, so CI always runs it).
+//! benchmarks with a stand-in judge on loopback; and `ptb demo`, the main job. Skipped, with a notice,
+//! only where the model is not installed (scripts/setup.sh installs it and sets `PTB_SMOLLM2_GGUF`,
+//! so CI always runs them).
 
 mod common;
 
