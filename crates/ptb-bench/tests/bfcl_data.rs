@@ -2,19 +2,13 @@
 //! truth parses, every function converts to a tool, and answering each question with its own ground
 //! truth scores C under both profiles, whether the engine parsed the call or left a Hermes block.
 
-use std::path::PathBuf;
+mod common;
 
+use common::datasets;
 use ptb_bench::ScoringInput;
 use ptb_infer::{ChatResponse, FunctionCall, ToolCall};
 use ptb_score::bfcl::calls::py_json_dumps;
 use ptb_score::{Profile, Verdict};
-
-fn datasets() -> PathBuf {
-    std::env::var_os("PTB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-        .join("datasets")
-}
 
 #[test]
 fn every_item_loads_and_its_own_ground_truth_scores_correct() {

@@ -2,17 +2,14 @@
 //! items in the Hub CSV layout (the real set is gated and never stored), with a choice shuffle that
 //! is Python's `random.Random(seed).shuffle`, reproducible and recorded in each sample.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::datasets;
 
 use ptb_bench::{LoadOptions, load_benchmark, load_benchmark_with};
 use ptb_core::Registry;
-
-fn datasets() -> PathBuf {
-    std::env::var_os("PTB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-        .join("datasets")
-}
 
 #[test]
 fn aime2025_loads_thirty_zero_shot_problems() {

@@ -1,7 +1,8 @@
 //! Both judged pipelines end to end: model answers from `ptb_infer::fixed_server`, verdicts from a
 //! stand-in judge on 127.0.0.1 that scripts good replies, malformed JSON, 429s and a timeout.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use common::datasets;
 use ptb_bench::judged::{Judge, evaluate_judged};
 use ptb_bench::record::EvalFacts;
 use ptb_bench::{BenchError, EvalOptions, Sample};
@@ -54,13 +56,6 @@ fn judge_client(url: &str) -> OpenAiClient {
     OpenAiClient::new(config).unwrap()
 }
 
-fn shared_data() -> PathBuf {
-    match std::env::var_os("PTB_SHARED_DIR").filter(|d| !d.is_empty()) {
-        Some(shared) => PathBuf::from(shared).join("datasets"),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets")),
-    }
-}
-
 fn opts() -> EvalOptions {
     EvalOptions { limit: None, concurrency: 4, max_tokens: Some(64), seed: None, temperature: None, top_p: None }
 }
@@ -82,7 +77,7 @@ fn facts(benchmark: &str) -> EvalFacts {
 
 fn arena_samples() -> Vec<Sample> {
     let registry = ptb_core::Registry::builtin();
-    let bench = ptb_bench::load_benchmark("arenahardwriting", &registry, &shared_data()).unwrap();
+    let bench = ptb_bench::load_benchmark("arenahardwriting", &registry, &datasets()).unwrap();
     assert_eq!(bench.samples.len(), 250);
     bench.selected(Some(2)).to_vec()
 }

@@ -2,36 +2,19 @@
 //! every rule and quirk of scorers.md §6 and §7.4 is re-scored with `ptb eval --responses`, and each
 //! verdict in `samples.jsonl` is checked against the expectation written beside the response.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
+use common::{read_jsonl, rescore};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bfcl_responses.jsonl");
-
-fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn rescore(dir: &Path, responses: &Path) -> PathBuf {
-    let out = dir.join("out");
-    let output = Command::cargo_bin("ptb")
-        .unwrap()
-        .current_dir(dir)
-        .env("HOME", dir)
-        .args(["eval", "--benchmark", "bfcl", "--responses"])
-        .arg(responses)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    out
-}
 
 #[test]
 fn fixture_verdicts_match_under_both_profiles() {
     let dir = tempfile::tempdir().unwrap();
-    let out = rescore(dir.path(), Path::new(FIXTURE));
+    let out = rescore(dir.path(), "bfcl", Path::new(FIXTURE));
     let fixture = read_jsonl(Path::new(FIXTURE));
     let samples = read_jsonl(&out.join("samples.jsonl"));
     assert_eq!(samples.len(), fixture.len());

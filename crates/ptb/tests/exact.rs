@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 mod common;
 
 use assert_cmd::Command;
-use common::shared;
+use common::{read_jsonl, rescore, shared};
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
 use serde_json::{Value, json};
 
@@ -28,25 +28,13 @@ fn ptb(cwd: &Path) -> Command {
     cmd
 }
 
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 fn write_jsonl(path: &Path, rows: &[Value]) {
     std::fs::write(path, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
 }
 
-/// `ptb eval --benchmark ID --responses FILE --out DIR`; returns the samples and metrics written.
-fn rescore(dir: &Path, benchmark: &str, responses: &Path) -> (Vec<Value>, Value) {
-    let out = dir.join(format!("{benchmark}-out"));
-    let output = ptb(dir)
-        .args(["eval", "--benchmark", benchmark, "--responses"])
-        .arg(responses)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+/// `ptb eval --responses` of `responses`; returns the samples and metrics written.
+fn rescored(dir: &Path, benchmark: &str, responses: &Path) -> (Vec<Value>, Value) {
+    let out = rescore(dir, benchmark, responses);
     let metrics = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     (read_jsonl(&out.join("samples.jsonl")), metrics)
 }
@@ -54,7 +42,7 @@ fn rescore(dir: &Path, benchmark: &str, responses: &Path) -> (Vec<Value>, Value)
 /// Re-scores `rows` (each with `expected` verdicts) and checks every verdict and the metrics.
 fn check_expected(benchmark: &str, rows: &[Value], responses: &Path) -> Vec<Value> {
     let dir = responses.parent().unwrap();
-    let (samples, metrics) = rescore(dir, benchmark, responses);
+    let (samples, metrics) = rescored(dir, benchmark, responses);
     assert_eq!(samples.len(), rows.len());
     let mut failures = Vec::new();
     for (want, got) in rows.iter().zip(&samples) {

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use assert_cmd::Command;
+use serde_json::Value;
+
 /// The shared fixtures dir (`../shared` beside the checkout, or `$PTB_SHARED_DIR`).
 pub fn shared() -> PathBuf {
     std::env::var_os("PTB_SHARED_DIR")
@@ -34,4 +37,29 @@ pub fn write_synthetic_gpqa(data_dir: &Path, n: usize) {
         csv += &format!("Synthetic question {i}?,right {i},wrong {i}a,wrong {i}b,wrong {i}c,rec{i}\n");
     }
     std::fs::write(data_dir.join("gpqa/gpqa_main.csv"), csv).unwrap();
+}
+
+/// The rows of a JSON-lines file.
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// `ptb eval --benchmark ID --responses FILE --out DIR/ID-out` run in `dir` (its own `HOME`, no data
+/// dir or interpreter from the environment); returns the output dir.
+pub fn rescore(dir: &Path, benchmark: &str, responses: &Path) -> PathBuf {
+    let out = dir.join(format!("{benchmark}-out"));
+    let output = Command::cargo_bin("ptb")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("PTB_DATA_DIR")
+        .env_remove("PTB_PYTHON")
+        .env("HOME", dir)
+        .args(["eval", "--benchmark", benchmark, "--responses"])
+        .arg(responses)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    out
 }
