@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use candle_core::Device;
 use futures::future::BoxFuture;
-use ptb_infer::{ChatRequest, ChatResponse, FunctionCall, InferError, ToolCall, Usage};
+use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, FunctionCall, InferError, ToolCall, Usage};
 use serde_json::{Map, Value};
 use tokenizers::Tokenizer;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -125,9 +125,15 @@ impl EmbeddedEngine {
         self.inner.max_context
     }
 
-    /// Tokenizes text as the engine does for prompts (no special tokens added).
+    /// Tokenizes text as the engine does for rendered chat prompts (no special tokens added).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
-        crate::tokenizer::encode(&self.inner.tokenizer, text)
+        crate::tokenizer::encode(&self.inner.tokenizer, text, false)
+    }
+
+    /// Tokenizes a raw completion prompt with the tokenizer's special tokens added (e.g. Gemma's
+    /// `<bos>`), as vLLM's `/v1/completions` does.
+    pub fn tokenize_raw(&self, text: &str) -> Result<Vec<u32>> {
+        crate::tokenizer::encode(&self.inner.tokenizer, text, true)
     }
 
     /// Renders a conversation (OpenAI message objects) with the chat template, generation prompt added.
@@ -282,6 +288,22 @@ impl ptb_infer::Engine for EmbeddedEngine {
             let gen_req = self.chat_request(&request)?;
             let c = self.generate(gen_req).await?;
             Ok(chat_response(c, !request.tools.is_empty()))
+        })
+    }
+
+    fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>> {
+        Box::pin(async move {
+            let gen_req = GenerateRequest {
+                prompt: self.tokenize_raw(&request.prompt)?,
+                max_tokens: request.max_tokens.map(|m| m as usize),
+                temperature: request.temperature,
+                top_p: request.top_p,
+                top_k: None,
+                seed: request.seed,
+                stop: request.stop,
+                ignore_eos: false,
+            };
+            Ok(chat_response(self.generate(gen_req).await?, false))
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Routes: `POST /v1/chat/completions` (optionally streamed as server-sent events: `data: {chunk}`
 //! lines, then `data: [DONE]`), `POST /v1/completions`, `GET /v1/models`, `GET /health`. Chat prompts
-//! are rendered with the model's chat template (or the override); when `tools` are offered, Hermes
+//! are rendered with the model's chat template (or the override), completion prompts are tokenized as
+//! they are, with the tokenizer's special tokens (as vLLM does); when `tools` are offered, Hermes
 //! `<tool_call>{…}</tool_call>` blocks in the output come back as OpenAI `tool_calls`. A prompt that
 //! does not fit the context is answered with HTTP 400.
 
@@ -254,7 +255,7 @@ async fn completions(State(engine): State<EmbeddedEngine>, body: axum::body::Byt
         Ok(b) => b,
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
-    let prompt = match engine.tokenize(&body.prompt) {
+    let prompt = match engine.tokenize_raw(&body.prompt) {
         Ok(p) => p,
         Err(e) => return engine_error(e),
     };

@@ -74,9 +74,11 @@ pub(crate) fn from_gguf(path: &Path, md: &HashMap<String, GValue>) -> Result<Tok
     })
 }
 
-/// Encodes `text` without adding special tokens (chat templates write them themselves).
-pub(crate) fn encode(tok: &Tokenizer, text: &str) -> Result<Vec<u32>> {
-    Ok(tok.encode(text, false).map_err(|e| EngineError::Tokenizer(e.to_string()))?.get_ids().to_vec())
+/// Encodes `text`; `add_special_tokens` applies the tokenizer's post-processor (e.g. Gemma's `<bos>`),
+/// which raw completion prompts need and chat templates (which write them themselves) do not.
+pub(crate) fn encode(tok: &Tokenizer, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+    let encoding = tok.encode(text, add_special_tokens).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+    Ok(encoding.get_ids().to_vec())
 }
 
 /// Decodes `ids`, dropping special tokens.

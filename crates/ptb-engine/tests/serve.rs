@@ -99,6 +99,29 @@ async fn completions_endpoint_plain_and_streamed() {
     assert_eq!(streamed, text);
 }
 
+/// The HTTP client's raw completion through `/v1/completions` and the in-process engine's agree (greedy),
+/// and no chat template touches the prompt: the reply continues the text.
+#[tokio::test]
+async fn client_completion_matches_the_in_process_engine() {
+    use ptb_infer::{CompletionRequest, Engine};
+    let Some(base) = start().await else { return };
+    let engine = common::smollm2_engine().unwrap();
+    let client = ptb_infer::client::OpenAiClient::new(ptb_infer::client::ClientConfig::new(base, "x")).unwrap();
+    let request = CompletionRequest {
+        prompt: "1, 2, 3, 4,".into(),
+        max_tokens: Some(6),
+        temperature: Some(0.0),
+        stop: vec!["\n".into()],
+        ..Default::default()
+    };
+    let over_http = client.complete(request.clone()).await.unwrap();
+    let in_process = engine.complete(request).await.unwrap();
+    assert_eq!(over_http.content, in_process.content);
+    assert!(over_http.content.starts_with(" 5"), "{:?}", over_http.content);
+    assert_eq!(over_http.usage, in_process.usage);
+    assert!(over_http.usage.prompt_tokens > 0 && over_http.tool_calls.is_empty());
+}
+
 #[tokio::test]
 async fn tools_round_trip() {
     let Some(base) = start().await else { return };

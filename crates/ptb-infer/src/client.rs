@@ -4,7 +4,7 @@
 //!
 //! **Base URLs.** A base URL may be given as the server root (`http://127.0.0.1:8000`) or with the
 //! API prefix (`http://127.0.0.1:8000/v1`, with or without a trailing `/`); both mean the same server,
-//! and the client calls `<root>/v1/chat/completions` and `<root>/v1/models`.
+//! and the client calls `<root>/v1/chat/completions`, `<root>/v1/completions` and `<root>/v1/models`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::{ChatRequest, ChatResponse, Engine, FunctionCall, InferError, ToolCall, Usage};
+use crate::{ChatRequest, ChatResponse, CompletionRequest, Engine, FunctionCall, InferError, ToolCall, Usage};
 
 /// Where the client gets its API key. The key itself is never logged or shown by `Debug`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -119,12 +119,13 @@ struct Counters {
     completion_tokens: AtomicU64,
 }
 
-/// An OpenAI-compatible chat-completions client. Cheap to share (`Arc`); one connection pool serves all
+/// An OpenAI-compatible chat-completions (and text-completions) client. Cheap to share (`Arc`); one connection pool serves all
 /// requests.
 pub struct OpenAiClient {
     http: reqwest::Client,
     root: String,
     chat_url: String,
+    completions_url: String,
     model: String,
     auth: Option<String>,
     config: ClientConfig,
@@ -172,6 +173,7 @@ impl OpenAiClient {
         Ok(Self {
             http: http_client(&config)?,
             chat_url: format!("{root}/v1/chat/completions"),
+            completions_url: format!("{root}/v1/completions"),
             root,
             model: config.model.clone(),
             auth,
@@ -210,13 +212,23 @@ impl OpenAiClient {
 
     /// Sends one chat request, retrying transient failures (429, 5xx, timeouts, connection errors).
     pub async fn send(&self, request: &ChatRequest) -> Result<ChatResponse, InferError> {
-        let body = serde_json::to_vec(&WireRequest { model: &self.model, request })
-            .map_err(|e| InferError::BadRequest(format!("cannot encode the request for {}: {e}", self.chat_url)))?;
+        self.post(&self.chat_url, &WireRequest { model: &self.model, request }, parse_chat_response).await
+    }
+
+    /// Sends one raw text-completion request to `/v1/completions`, with the same retries as [`Self::send`].
+    pub async fn send_completion(&self, request: &CompletionRequest) -> Result<ChatResponse, InferError> {
+        self.post(&self.completions_url, &WireRequest { model: &self.model, request }, parse_completion_response).await
+    }
+
+    /// Posts `request` to `url` until an attempt succeeds, fails for good or the attempts run out.
+    async fn post(&self, url: &str, request: &impl Serialize, parse: ParseFn) -> Result<ChatResponse, InferError> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| InferError::BadRequest(format!("cannot encode the request for {url}: {e}")))?;
         let mut attempt = 1;
         loop {
             let result = {
                 let _permit = self.permits.acquire().await.expect("the client's semaphore is never closed");
-                self.attempt(body.clone()).await
+                self.attempt(url, body.clone(), parse).await
             };
             match result {
                 Ok(response) => {
@@ -228,7 +240,7 @@ impl OpenAiClient {
                 }
                 Err(failure) if failure.retryable && attempt < self.config.max_attempts => {
                     let delay = self.backoff(attempt, failure.retry_after);
-                    tracing::debug!(url = %self.chat_url, attempt, ?delay, error = %failure.error, "retrying");
+                    tracing::debug!(url, attempt, ?delay, error = %failure.error, "retrying");
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     tokio::time::sleep(delay).await;
@@ -253,8 +265,7 @@ impl OpenAiClient {
         }
     }
 
-    async fn attempt(&self, body: Vec<u8>) -> Result<ChatResponse, Failure> {
-        let url = &self.chat_url;
+    async fn attempt(&self, url: &str, body: Vec<u8>, parse: ParseFn) -> Result<ChatResponse, Failure> {
         let mut builder = self
             .http
             .post(url)
@@ -278,10 +289,10 @@ impl OpenAiClient {
             return Err(Failure {
                 retryable: code == 429 || status.is_server_error(),
                 retry_after,
-                error: InferError::Status { url: url.clone(), status: code, body: one_line(&bytes) },
+                error: InferError::Status { url: url.to_string(), status: code, body: one_line(&bytes) },
             });
         }
-        parse_chat_response(url, &bytes).map_err(|error| Failure { retryable: false, retry_after: None, error })
+        parse(url, &bytes).map_err(|error| Failure { retryable: false, retry_after: None, error })
     }
 }
 
@@ -292,6 +303,10 @@ impl Engine for OpenAiClient {
 
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>> {
         Box::pin(async move { self.send(&request).await })
+    }
+
+    fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>> {
+        Box::pin(async move { self.send_completion(&request).await })
     }
 }
 
@@ -381,19 +396,31 @@ fn one_line(bytes: &[u8]) -> String {
     }
 }
 
+/// Turns a successful response body into the answer (chat or text completion).
+type ParseFn = fn(&str, &[u8]) -> Result<ChatResponse, InferError>;
+
 #[derive(Serialize)]
-struct WireRequest<'a> {
+struct WireRequest<'a, R> {
     model: &'a str,
     #[serde(flatten)]
-    request: &'a ChatRequest,
+    request: &'a R,
 }
 
 #[derive(Deserialize)]
-struct WireResponse {
-    #[serde(default)]
-    choices: Vec<WireChoice>,
+struct WireResponse<C> {
+    #[serde(default = "Vec::new")]
+    choices: Vec<C>,
     #[serde(default)]
     usage: Option<WireUsage>,
+}
+
+/// A choice of a text-completion response.
+#[derive(Deserialize)]
+struct WireTextChoice {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -436,15 +463,30 @@ struct WireUsage {
     completion_tokens: Option<u64>,
 }
 
-fn parse_chat_response(url: &str, bytes: &[u8]) -> Result<ChatResponse, InferError> {
+/// The usage and first choice of a response body of either kind.
+fn first_choice<C: serde::de::DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<(C, Usage), InferError> {
     let malformed = |message: String| InferError::Malformed { url: url.to_string(), message };
-    let wire: WireResponse =
+    let wire: WireResponse<C> =
         serde_json::from_slice(bytes).map_err(|e| malformed(format!("{e}; body: {}", one_line(bytes))))?;
+    let usage = wire.usage.map_or(Usage::default(), |u| Usage {
+        prompt_tokens: u.prompt_tokens.unwrap_or(0),
+        completion_tokens: u.completion_tokens.unwrap_or(0),
+    });
     let choice = wire
         .choices
         .into_iter()
         .next()
         .ok_or_else(|| malformed(format!("no choices in the response; body: {}", one_line(bytes))))?;
+    Ok((choice, usage))
+}
+
+fn parse_completion_response(url: &str, bytes: &[u8]) -> Result<ChatResponse, InferError> {
+    let (choice, usage) = first_choice::<WireTextChoice>(url, bytes)?;
+    Ok(ChatResponse { content: choice.text, tool_calls: Vec::new(), finish_reason: choice.finish_reason, usage })
+}
+
+fn parse_chat_response(url: &str, bytes: &[u8]) -> Result<ChatResponse, InferError> {
+    let (choice, usage) = first_choice::<WireChoice>(url, bytes)?;
     let tool_calls = choice
         .message
         .tool_calls
@@ -463,10 +505,6 @@ fn parse_chat_response(url: &str, bytes: &[u8]) -> Result<ChatResponse, InferErr
             },
         })
         .collect();
-    let usage = wire.usage.map_or(Usage::default(), |u| Usage {
-        prompt_tokens: u.prompt_tokens.unwrap_or(0),
-        completion_tokens: u.completion_tokens.unwrap_or(0),
-    });
     Ok(ChatResponse {
         content: choice.message.content.unwrap_or_default(),
         tool_calls,
@@ -496,6 +534,17 @@ mod tests {
         assert_eq!(r.tool_calls[0].kind, "function");
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(r.usage, Usage::default());
+    }
+
+    #[test]
+    fn text_completions_parse_into_content() {
+        let body = br#"{"choices":[{"index":0,"text":" 42","finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#;
+        let r = parse_completion_response("u", body).unwrap();
+        assert_eq!((r.content.as_str(), r.finish_reason.as_deref()), (" 42", Some("stop")));
+        assert_eq!(r.usage, Usage { prompt_tokens: 7, completion_tokens: 2 });
+        assert!(r.tool_calls.is_empty());
+        let err = parse_completion_response("http://x/v1/completions", br#"{"choices":[]}"#).unwrap_err();
+        assert!(err.to_string().contains("http://x/v1/completions"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! ptb-infer: one interface to every inference engine. The harness speaks OpenAI-compatible chat
-//! completions; [`Engine`] is that contract, implemented by the HTTP client ([`client`]) for vLLM, a
-//! `ptb serve` process or any provider, and by in-process engines.
+//! completions (and raw text completions, for base models prompted without a chat template);
+//! [`Engine`] is that contract, implemented by the HTTP client ([`client`]) for vLLM, a `ptb serve`
+//! process or any provider, and by in-process engines.
 
 pub mod client;
 pub mod fixed_server;
@@ -77,6 +78,23 @@ pub struct ChatRequest {
     pub reasoning_effort: Option<String>,
 }
 
+/// A raw text-completion request (OpenAI `/v1/completions`): the prompt reaches the model as is, with
+/// no chat template. Sampling fields left `None` take the engine's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompletionRequest {
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+}
+
 /// Token counts of one request, as the engine reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
@@ -84,7 +102,8 @@ pub struct Usage {
     pub completion_tokens: u64,
 }
 
-/// The answer to a [`ChatRequest`].
+/// The answer to a [`ChatRequest`] or a [`CompletionRequest`] (whose text is `content`, without tool
+/// calls).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
     /// The assistant message's text content, exactly as returned.
@@ -123,6 +142,8 @@ pub enum InferError {
 pub trait Engine: Send + Sync {
     /// A short description for logs and records (e.g. the base URL and model name).
     fn describe(&self) -> String;
-    /// Answers one request.
+    /// Answers one chat request.
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>>;
+    /// Continues one raw prompt, without a chat template.
+    fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>>;
 }
