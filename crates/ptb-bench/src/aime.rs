@@ -34,6 +34,7 @@ pub fn load(spec: &BenchmarkSpec, data_dir: &Path) -> Result<Vec<Sample>, BenchE
                 id: scalar("id")?,
                 messages: vec![ChatMessage::new("user", user_prompt(problem))],
                 tools: Vec::new(),
+                raw_prompt: None,
                 target: scalar("answer")?,
                 metadata: Value::Null,
             })

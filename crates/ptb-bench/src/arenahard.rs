@@ -66,6 +66,7 @@ pub fn load(spec: &BenchmarkSpec, data_dir: &Path) -> Result<Vec<Sample>, BenchE
                 id: uid.to_string(),
                 messages: vec![ChatMessage::new("user", prompt)],
                 tools: Vec::new(),
+                raw_prompt: None,
                 target: String::new(),
                 metadata: json!({
                     "category": category,

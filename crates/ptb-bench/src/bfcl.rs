@@ -56,6 +56,7 @@ pub fn load(spec: &BenchmarkSpec, data_dir: &Path) -> Result<Vec<Sample>, BenchE
             Ok(Sample {
                 id: id.to_string(),
                 messages,
+                raw_prompt: None,
                 tools,
                 target: target.clone(),
                 metadata: serde_json::json!({ "functions": functions }),

@@ -61,6 +61,7 @@ fn sample(id: &str, question: &str, choices: &[String], order: [usize; 4], seed:
         id: id.to_string(),
         messages: vec![ChatMessage::new("user", user_prompt(question, &presented.join("\n")))],
         tools: Vec::new(),
+        raw_prompt: None,
         target: ptb_score::gpqa::LETTERS[correct].to_string(),
         metadata: serde_json::json!({"choice_seed": seed, "choice_order": order}),
     }

@@ -108,6 +108,7 @@ pub fn load(spec: &BenchmarkSpec, data_dir: &Path) -> Result<Vec<Sample>, BenchE
                 id: id.to_string(),
                 messages,
                 tools: Vec::new(),
+                raw_prompt: None,
                 target: String::new(),
                 metadata: json!({"rubrics": rubrics, "example_tags": record.get("example_tags").cloned().unwrap_or(json!([]))}),
             })

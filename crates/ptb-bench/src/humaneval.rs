@@ -41,6 +41,7 @@ pub fn load(spec: &BenchmarkSpec, data_dir: &Path) -> Result<Vec<Sample>, BenchE
                 id: text("task_id")?.to_string(),
                 messages: vec![ChatMessage::new("user", format!("{INSTRUCTION}{prompt}"))],
                 tools: Vec::new(),
+                raw_prompt: None,
                 // inspect_evals' target; the scorer ignores it.
                 target: text("canonical_solution")?.to_string(),
                 metadata: serde_json::json!({

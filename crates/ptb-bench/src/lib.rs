@@ -19,5 +19,6 @@ pub mod task;
 pub use record::{EvalMetrics, ProfileMetrics, SampleRecord};
 pub use runner::{EvalOptions, Progress};
 pub use task::{
-    BenchError, Benchmark, LoadOptions, Sample, Scorer, ScoringInput, load_benchmark, load_benchmark_with, scorer,
+    BenchError, Benchmark, FEW_SHOT_BENCHMARKS, FEW_SHOT_TEMPERATURE, FEW_SHOT_TOP_P, LoadOptions, RawPrompt, Sample,
+    Scorer, ScoringInput, load_benchmark, load_benchmark_with, scorer,
 };

@@ -9,7 +9,7 @@ use ptb_infer::{ChatMessage, ToolCall};
 use ptb_score::{Profile, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::task::BenchError;
+use crate::task::{BenchError, RawPrompt};
 
 /// The verdict of one profile for one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub struct SampleRecord {
     /// The messages sent (the prompt before the engine's chat template).
     #[serde(default)]
     pub messages: Vec<ChatMessage>,
+    /// The raw completion prompt sent instead of messages, with no chat template (few-shot prompts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_prompt: Option<RawPrompt>,
     pub completion: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -85,6 +88,11 @@ pub struct EvalFacts {
     pub limit: Option<usize>,
     pub max_tokens: Option<u32>,
     pub seed: Option<u64>,
+    /// Sampling temperature and top-p sent with every request (`None`: the model's own settings).
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
     /// The engine, or `responses:<file>` for a re-score.
     pub engine: String,
     pub prompt_tokens: u64,
@@ -184,6 +192,8 @@ pub struct RecordedResponse {
     pub metadata: serde_json::Value,
     #[serde(default)]
     pub messages: Vec<ChatMessage>,
+    #[serde(default)]
+    pub raw_prompt: Option<RawPrompt>,
     #[serde(default)]
     pub tool_calls: Vec<ToolCall>,
     #[serde(default)]

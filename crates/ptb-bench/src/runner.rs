@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
-use ptb_infer::{ChatRequest, ChatResponse, Engine};
+use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, Engine};
 use ptb_score::{Profile, ScoreError, Scored};
 
 use crate::record::{ProfileVerdict, RecordedResponse, SampleRecord};
@@ -39,8 +39,8 @@ pub struct Generated {
     pub latency_ms: u64,
 }
 
-/// Generates an answer for every sample. Answers are appended to `partial` (JSON lines with the
-/// sample id) as they arrive. The first request that still fails after the client's retries stops
+/// Generates an answer for every sample: a chat completion of its messages, or a text completion of
+/// its raw prompt. Answers are appended to `partial` (JSON lines with the sample id) as they arrive. The first request that still fails after the client's retries stops
 /// the evaluation with an error naming the item.
 pub async fn generate(
     engine: &dyn Engine,
@@ -55,21 +55,37 @@ pub async fn generate(
     };
     progress.set_length(samples.len() as u64);
     let requests = samples.iter().enumerate().map(|(i, sample)| {
-        let request = ChatRequest {
-            messages: sample.messages.clone(),
-            tools: sample.tools.clone(),
-            max_tokens: opts.max_tokens,
-            temperature: opts.temperature,
-            top_p: opts.top_p,
-            seed: opts.seed,
-            stop: Vec::new(),
-            ..Default::default()
-        };
         let writer = &writer;
         async move {
             let started = Instant::now();
-            let response =
-                engine.chat(request).await.map_err(|source| BenchError::Inference { id: sample.id.clone(), source })?;
+            let response = match &sample.raw_prompt {
+                None => {
+                    engine
+                        .chat(ChatRequest {
+                            messages: sample.messages.clone(),
+                            tools: sample.tools.clone(),
+                            max_tokens: opts.max_tokens,
+                            temperature: opts.temperature,
+                            top_p: opts.top_p,
+                            seed: opts.seed,
+                            ..Default::default()
+                        })
+                        .await
+                }
+                Some(raw) => {
+                    engine
+                        .complete(CompletionRequest {
+                            prompt: raw.text.clone(),
+                            max_tokens: opts.max_tokens,
+                            temperature: opts.temperature,
+                            top_p: opts.top_p,
+                            seed: opts.seed,
+                            stop: raw.stop.clone(),
+                        })
+                        .await
+                }
+            }
+            .map_err(|source| BenchError::Inference { id: sample.id.clone(), source })?;
             let latency_ms = started.elapsed().as_millis() as u64;
             if let Some(w) = writer {
                 let line = serde_json::json!({"id": sample.id, "response": response, "latency_ms": latency_ms});
@@ -119,6 +135,7 @@ pub fn score_generated(
             target: sample.target.clone(),
             metadata: sample.metadata.clone(),
             messages: sample.messages.clone(),
+            raw_prompt: sample.raw_prompt.clone(),
             tool_calls: g.response.tool_calls.clone(),
             prompt_tokens: g.response.usage.prompt_tokens,
             completion_tokens: g.response.usage.completion_tokens,
@@ -201,6 +218,7 @@ fn record(r: RecordedResponse, v1: Scored, strict: Scored) -> SampleRecord {
         strict: ProfileVerdict { verdict: strict.verdict, score: strict.verdict.value(), extracted: strict.extracted },
         id: r.id,
         messages: r.messages,
+        raw_prompt: r.raw_prompt,
         completion: r.completion,
         tool_calls: r.tool_calls,
         target: r.target,

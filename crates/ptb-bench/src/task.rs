@@ -5,6 +5,7 @@ use std::path::Path;
 use ptb_core::Registry;
 use ptb_infer::{ChatMessage, ChatResponse};
 use ptb_score::{Profile, ScoreError, Scored};
+use serde::{Deserialize, Serialize};
 
 /// Errors while preparing or running an evaluation.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,12 @@ pub enum BenchError {
     BadRecord { file: String, message: String },
     #[error("benchmark '{0}' is in the registry but `ptb eval` does not implement it yet")]
     NotImplemented(String),
+    /// Few-shot prompts were asked for a benchmark without a shot source outside its test set.
+    #[error(
+        "{0}: no few-shot prompts: ptb has no non-test split of {0} to draw shots from (few-shot prompts exist for: {shots})",
+        shots = FEW_SHOT_BENCHMARKS.join(", ")
+    )]
+    NoFewShot(String),
     #[error("item {id}: {source}")]
     Inference { id: String, source: ptb_infer::InferError },
     #[error("item {id} could not be scored: {source}")]
@@ -42,6 +49,9 @@ pub struct Sample {
     /// Stable id (the original's sample id where it had one).
     pub id: String,
     pub messages: Vec<ChatMessage>,
+    /// A raw completion prompt sent instead of `messages`, with no chat template (few-shot prompts of
+    /// base models); `None` for chat prompts.
+    pub raw_prompt: Option<RawPrompt>,
     /// Tool definitions sent with the request (BFCL); empty otherwise.
     pub tools: Vec<serde_json::Value>,
     /// The reference answer, as text.
@@ -50,6 +60,25 @@ pub struct Sample {
     /// Recorded in `samples.jsonl`, so recorded answers can be re-scored without the dataset.
     pub metadata: serde_json::Value,
 }
+
+/// A prompt continued as plain text by a completions endpoint, without any chat template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawPrompt {
+    pub text: String,
+    /// Where generation stops (e.g. where the next few-shot example would begin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+}
+
+/// Benchmarks with few-shot prompts ([`LoadOptions::few_shot`]): those whose shots come from a split
+/// other than the evaluated one. GSM8K draws its ten fixed shots from the train split.
+pub const FEW_SHOT_BENCHMARKS: &[&str] = &["gsm8k"];
+
+/// Sampling temperature of few-shot prompting (the paper's base-model few-shot baseline, Table 6).
+pub const FEW_SHOT_TEMPERATURE: f64 = 0.6;
+
+/// Nucleus-sampling top-p of few-shot prompting (the paper's Table 6).
+pub const FEW_SHOT_TOP_P: f64 = 0.95;
 
 /// What a scorer is given about the item it scores.
 #[derive(Debug, Clone, Copy)]
@@ -91,11 +120,15 @@ impl Benchmark {
 pub struct LoadOptions {
     /// Seed of GPQA's choice shuffle (Python `random.Random(seed)` walking the items in order).
     pub choice_seed: u64,
+    /// Few-shot prompts for base models: each item as a [`RawPrompt`] (shots, then the item; no chat
+    /// template). Only the [`FEW_SHOT_BENCHMARKS`] have them; others fail with
+    /// [`BenchError::NoFewShot`] rather than fall back to zero-shot.
+    pub few_shot: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { choice_seed: crate::gpqa::DEFAULT_CHOICE_SEED }
+        Self { choice_seed: crate::gpqa::DEFAULT_CHOICE_SEED, few_shot: false }
     }
 }
 
@@ -112,6 +145,13 @@ pub fn load_benchmark_with(
     options: &LoadOptions,
 ) -> Result<Benchmark, BenchError> {
     let spec = registry.benchmark(id)?;
+    if options.few_shot {
+        let samples = match id {
+            "gsm8k" => crate::gsm8k::load_few_shot(spec, data_dir)?,
+            _ => return Err(BenchError::NoFewShot(id.to_string())),
+        };
+        return Ok(Benchmark { id: id.to_string(), samples });
+    }
     let samples = match id {
         "gsm8k" => crate::gsm8k::load(spec, data_dir)?,
         "bfcl" => crate::bfcl::load(spec, data_dir)?,

@@ -1,6 +1,8 @@
 //! AIME 2025 and HumanEval load from the real files (`shared/datasets`); GPQA loads from synthetic
 //! items in the Hub CSV layout (the real set is gated and never stored), with a choice shuffle that
-//! is Python's `random.Random(seed).shuffle`, reproducible and recorded in each sample.
+//! is Python's `random.Random(seed).shuffle`, reproducible and recorded in each sample. GSM8K's
+//! few-shot prompts (base models, no chat template) come from its train split; other benchmarks have
+//! none and say so.
 
 mod common;
 
@@ -102,7 +104,9 @@ fn gpqa_shuffle_is_pythons_reproducible_and_recorded() {
 
     // The same seed gives the same items; another seed another order, still recorded.
     assert_eq!(orders(&load_benchmark("gpqamain", &registry, &data).unwrap()), orders(&bench));
-    let seven = load_benchmark_with("gpqamain", &registry, &data, &LoadOptions { choice_seed: 7 }).unwrap();
+    let seven =
+        load_benchmark_with("gpqamain", &registry, &data, &LoadOptions { choice_seed: 7, ..Default::default() })
+            .unwrap();
     let python_7 = [[3, 1, 0, 2], [1, 2, 3, 0], [1, 0, 3, 2], [3, 2, 0, 1], [2, 0, 1, 3], [2, 3, 0, 1]];
     assert_eq!(orders(&seven), python_7.map(|o| o.to_vec()));
     assert!(seven.samples.iter().all(|s| s.metadata["choice_seed"] == 7));
@@ -115,4 +119,37 @@ fn gpqa_without_its_columns_names_the_file_and_column() {
     std::fs::write(dir.path().join("gpqa/gpqa_main.csv"), "Question,Correct Answer\nq,a\n").unwrap();
     let err = load_benchmark("gpqamain", &Registry::builtin(), dir.path()).unwrap_err().to_string();
     assert!(err.contains("gpqa_main.csv") && err.contains("no string field"), "{err}");
+}
+
+#[test]
+fn gsm8k_few_shot_prompts_are_raw_text_with_the_train_shots() {
+    let registry = Registry::builtin();
+    let few_shot = LoadOptions { few_shot: true, ..Default::default() };
+    let chat = load_benchmark("gsm8k", &registry, &datasets()).unwrap();
+    let raw = load_benchmark_with("gsm8k", &registry, &datasets(), &few_shot).unwrap();
+    assert_eq!(raw.samples.len(), chat.samples.len());
+    for (r, c) in raw.samples.iter().zip(&chat.samples).take(50) {
+        assert_eq!((&r.id, &r.target), (&c.id, &c.target), "same items, same targets");
+        assert!(r.messages.is_empty(), "{}: nothing goes through a chat template", r.id);
+        let prompt = r.raw_prompt.as_ref().unwrap();
+        assert_eq!(prompt.stop, ["Question:"]);
+        assert_eq!(prompt.text.matches("Question:").count(), 11, "ten shots, then the item");
+        assert!(prompt.text.starts_with("Question: ") && prompt.text.ends_with("\n\nReasoning:"));
+        // The same ten train-split shots as the zero-shot system message, in the same order.
+        for shot in c.messages[0].content.split("\n\nANSWER: ").take(10) {
+            let question = shot.rsplit("\n\n").nth(1).unwrap();
+            assert!(prompt.text.contains(&format!("Question: {question}\n\nReasoning:\n")), "{}: {question:?}", r.id);
+        }
+        assert!(!prompt.text.contains("<|") && !prompt.text.contains("<start_of_turn>"));
+    }
+}
+
+#[test]
+fn few_shot_without_a_shot_source_is_an_error_naming_the_benchmark() {
+    let few_shot = LoadOptions { few_shot: true, ..Default::default() };
+    for id in ["humaneval", "aime2025", "arenahardwriting"] {
+        let err = load_benchmark_with(id, &Registry::builtin(), &datasets(), &few_shot).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{id}: no few-shot prompts")), "{err}");
+        assert!(err.contains("few-shot prompts exist for: gsm8k"), "{err}");
+    }
 }

@@ -67,6 +67,8 @@ fn facts(benchmark: &str) -> EvalFacts {
         limit: None,
         max_tokens: Some(64),
         seed: None,
+        temperature: None,
+        top_p: None,
         engine: String::new(),
         prompt_tokens: 0,
         completion_tokens: 0,
@@ -197,6 +199,7 @@ fn health_sample(id: &str, theme: &str, rubrics: Value) -> Sample {
             ChatMessage::new("user", "Two days."),
         ],
         tools: Vec::new(),
+        raw_prompt: None,
         target: String::new(),
         metadata: json!({"rubrics": rubrics, "example_tags": [format!("theme:{theme}")]}),
     }

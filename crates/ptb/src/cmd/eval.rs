@@ -140,7 +140,7 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
     let registry = &ctx.config.registry;
     let spec = registry.benchmark(&args.benchmark)?;
     let scorer = ptb_bench::scorer(&args.benchmark, registry)?;
-    let options = ptb_bench::LoadOptions { choice_seed: args.choice_seed };
+    let options = ptb_bench::LoadOptions { choice_seed: args.choice_seed, ..Default::default() };
     let benchmark = ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &options)?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
@@ -157,6 +157,8 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
         limit: args.limit.filter(|&l| l < benchmark.samples.len()),
         max_tokens: opts.max_tokens,
         seed: args.seed,
+        temperature: opts.temperature,
+        top_p: opts.top_p,
         engine: engine.describe(),
         prompt_tokens: records.iter().map(|r| r.prompt_tokens).sum(),
         completion_tokens: records.iter().map(|r| r.completion_tokens).sum(),
@@ -212,6 +214,8 @@ fn rescore_file(ctx: &Ctx, args: &EvalArgs, responses: &Path, out_dir: &Path) ->
         limit: args.limit,
         max_tokens: None,
         seed: None,
+        temperature: None,
+        top_p: None,
         engine: format!("responses:{}", responses.display()),
         prompt_tokens: records.iter().map(|r| r.prompt_tokens).sum(),
         completion_tokens: records.iter().map(|r| r.completion_tokens).sum(),

@@ -100,6 +100,8 @@ async fn evaluate(
         limit: args.limit.filter(|&l| l < benchmark.samples.len()),
         max_tokens: opts.max_tokens,
         seed: args.seed,
+        temperature: opts.temperature,
+        top_p: opts.top_p,
         engine: engine.describe(),
         prompt_tokens: 0,
         completion_tokens: 0,
