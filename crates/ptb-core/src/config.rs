@@ -42,6 +42,54 @@ impl Default for EngineSettings {
     }
 }
 
+/// Settings of `ptb run` (`[run]` in the config).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSettings {
+    /// Where each run's scratch workspace (the agent's home) is made; never inside the results dir.
+    pub scratch_dir: PathBuf,
+    /// A prompt template replacing the built-in one ([`crate::registry::DEFAULT_PROMPT`]).
+    pub prompt_file: Option<PathBuf>,
+    /// Seconds between SIGTERM and SIGKILL at the time limit.
+    pub grace_s: u64,
+    /// Seconds between two lines of `monitor.jsonl`.
+    pub monitor_interval_s: u64,
+    /// Seconds between two checks of the workspace's disk use against the cap.
+    pub disk_check_s: u64,
+    /// Processes (and threads) the agent may have at once.
+    pub max_processes: u64,
+    /// Host environment variables passed into the agent's sandbox by name (nothing else is).
+    pub env_allow: Vec<String>,
+    /// Host paths shown read-only in the agent's sandbox at the same path (a toolchain outside /usr).
+    pub ro_binds: Vec<PathBuf>,
+    /// The apptainer image of `--sandbox apptainer`.
+    pub apptainer_image: Option<PathBuf>,
+    /// Keep the scratch workspace after the run (it is removed by default).
+    pub keep_scratch: bool,
+    /// Wall-clock limit of the final evaluation, in seconds.
+    pub eval_time_limit_s: u64,
+}
+
+impl Default for RunSettings {
+    /// `/var/tmp/ptb-runs`, 30 s grace, a monitor line a minute, disk checked every 5 s, 4096
+    /// processes, no variables passed, an 8-hour evaluation limit.
+    fn default() -> Self {
+        Self {
+            scratch_dir: PathBuf::from("/var/tmp/ptb-runs"),
+            prompt_file: None,
+            grace_s: 30,
+            monitor_interval_s: 60,
+            disk_check_s: 5,
+            max_processes: 4096,
+            env_allow: Vec::new(),
+            ro_binds: Vec::new(),
+            apptainer_image: None,
+            keep_scratch: false,
+            eval_time_limit_s: 8 * 3600,
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Settings {
@@ -50,6 +98,8 @@ struct Settings {
     hf_endpoint: Option<String>,
     #[serde(default)]
     engine: EngineSettings,
+    #[serde(default)]
+    run: RunSettings,
 }
 
 /// The effective configuration.
@@ -65,6 +115,7 @@ pub struct Config {
     /// Hugging Face Hub endpoint (`HF_ENDPOINT` overrides the file).
     pub hf_endpoint: String,
     pub engine: EngineSettings,
+    pub run: RunSettings,
     pub registry: Registry,
 }
 
@@ -113,6 +164,7 @@ impl Config {
             data_dir: env_path("PTB_DATA_DIR").or(settings.data_dir).unwrap_or_else(default_data_dir),
             hf_endpoint,
             engine: settings.engine,
+            run: settings.run,
             registry,
         })
     }

@@ -5,7 +5,7 @@ pub mod config;
 pub mod fsutil;
 pub mod registry;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, RunSettings};
 pub use registry::{AgentSpec, BenchmarkSpec, DataFile, FileKind, ModelSpec, Registry, RegistryError, TemplateSpec};
 
 /// Suggests the entry of `candidates` closest to `input`, if any is close enough to be a likely typo.

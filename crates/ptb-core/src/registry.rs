@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// The compiled-in registry, as TOML.
 pub const BUILTIN_TOML: &str = include_str!("registry.toml");
 
+/// The agent prompt template of the original (`src/eval/general/prompt.txt`, spec §6.2), with
+/// `{model}`, `{benchmark}`, `{num_hours}`, `{gpu_info}` and `{setup_other}` placeholders and
+/// `./evaluate` for ptb's entrypoint. A config's `[run] prompt_file` replaces it.
+pub const DEFAULT_PROMPT: &str = include_str!("prompts/posttrainbench.txt");
+
 /// Errors from reading or querying the registry.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

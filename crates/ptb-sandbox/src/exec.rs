@@ -165,9 +165,9 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> SandboxError {
 /// The bubblewrap backend: the `bwrap` binary and the options it supports.
 #[derive(Debug, Clone)]
 pub struct Bubblewrap {
-    bwrap: PathBuf,
-    has_size: bool,
-    has_disable_userns: bool,
+    pub(crate) bwrap: PathBuf,
+    pub(crate) has_size: bool,
+    pub(crate) has_disable_userns: bool,
 }
 
 impl Bubblewrap {
@@ -335,22 +335,7 @@ impl Bubblewrap {
             cmd.arg("--disable-userns");
         }
         cmd.args(["--die-with-parent", "--new-session", "--hostname", "sandbox"]);
-        cmd.args(["--ro-bind", "/usr", "/usr"]);
-        for dir in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
-            let path = Path::new(dir);
-            match std::fs::read_link(path) {
-                Ok(target) => {
-                    cmd.arg("--symlink").arg(target).arg(dir);
-                }
-                Err(_) if path.is_dir() => {
-                    cmd.args(["--ro-bind", dir, dir]);
-                }
-                Err(_) => {}
-            }
-        }
-        for etc in ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"] {
-            cmd.args(["--ro-bind-try", etc, etc]);
-        }
+        cmd.args(system_ro_args(&[]));
         cmd.args(["--proc", "/proc", "--dev", "/dev"]);
         let size = spec.limits.tmpfs_size.to_string();
         for dir in ["/tmp", WORK_DIR] {
@@ -417,9 +402,28 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// bwrap arguments that show the host's system read-only: `/usr`, the `/bin`, `/lib*`, `/sbin` links or
+/// dirs, the dynamic-linker files of `/etc`, and the `extra_etc` entries of `/etc` that exist.
+pub(crate) fn system_ro_args(extra_etc: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--ro-bind", "/usr", "/usr"].map(OsString::from).into();
+    for dir in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+        let path = Path::new(dir);
+        match std::fs::read_link(path) {
+            Ok(target) => args.extend(["--symlink".into(), target.into_os_string(), dir.into()]),
+            Err(_) if path.is_dir() => args.extend(["--ro-bind", dir, dir].map(OsString::from)),
+            Err(_) => {}
+        }
+    }
+    let etc = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"];
+    for file in etc.iter().chain(extra_etc) {
+        args.extend(["--ro-bind-try", file, file].map(OsString::from));
+    }
+    args
+}
+
 /// A uid/gid no account uses, different for every sandbox of this process and (through the pid)
 /// from those of other ptb processes: 0x1000_0000 + (pid mod 2¹⁸) · 2¹² + (counter mod 2¹²).
-fn fresh_id() -> u32 {
+pub fn fresh_id() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed) & 0xfff;
     0x1000_0000 + ((std::process::id() & 0x3_ffff) << 12) + n
