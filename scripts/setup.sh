@@ -11,6 +11,7 @@ command -v cc >/dev/null 2>&1 || apt_missing+=(build-essential)
 command -v curl >/dev/null 2>&1 || apt_missing+=(curl ca-certificates)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
 command -v bwrap >/dev/null 2>&1 || apt_missing+=(bubblewrap)
+command -v fuse-overlayfs >/dev/null 2>&1 || apt_missing+=(fuse-overlayfs)  # the agent's copy-on-write HF cache
 command -v pkg-config >/dev/null 2>&1 || apt_missing+=(pkg-config)
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)  # headless tests of `ptb report`
 if [ ${#apt_missing[@]} -gt 0 ]; then

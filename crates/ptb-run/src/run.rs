@@ -165,7 +165,9 @@ impl PhaseCtx<'_> {
             std::fs::remove_dir_all(&scratch.root).map_err(|e| RunError::io(&scratch.root, e))?;
         }
         let entry = self.entrypoint();
-        populate(&scratch, self.spec(), self.bench, &self.harness.registry, &self.harness.data_dir, &entry)?;
+        let warnings =
+            populate(&scratch, self.spec(), self.bench, &self.harness.registry, &self.harness.data_dir, &entry)?;
+        self.record.warnings.extend(warnings);
         let template = match &self.harness.settings.prompt_file {
             Some(path) => std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?,
             None => ptb_core::registry::DEFAULT_PROMPT.to_string(),
@@ -192,7 +194,7 @@ impl PhaseCtx<'_> {
     }
 
     /// sha256 of what the final evaluation runs on: the ptb binary, the benchmark's data files and
-    /// the pinned templates.
+    /// the pinned templates (those present).
     fn eval_hashes(&self) -> Result<BTreeMap<String, String>, RunError> {
         let mut files = vec![("ptb".to_string(), self.harness.exe.clone())];
         let data = self.harness.data_dir.join(&self.bench.folder);
@@ -205,7 +207,7 @@ impl PhaseCtx<'_> {
             files.push((format!("templates/{}", t.file), self.harness.data_dir.join("templates").join(&t.file)));
         }
         let mut hashes = BTreeMap::new();
-        for (name, path) in files {
+        for (name, path) in files.into_iter().filter(|(_, p)| p.is_file()) {
             let mut file = std::fs::File::open(&path).map_err(|e| RunError::io(&path, e))?;
             let mut hasher = Sha256::new();
             std::io::copy(&mut file, &mut hasher).map_err(|e| RunError::io(&path, e))?;
@@ -562,6 +564,9 @@ impl PhaseCtx<'_> {
         if let Some(limit) = self.spec().eval_limit {
             argv.extend(["--limit".into(), limit.to_string().into()]);
         }
+        if let Some(tokens) = self.spec().eval_max_tokens {
+            argv.extend(["--max-tokens".into(), tokens.to_string().into()]);
+        }
         if let Some(seed) = self.spec().seed {
             argv.extend(["--seed".into(), seed.to_string().into()]);
         }
@@ -612,6 +617,9 @@ impl PhaseCtx<'_> {
             object.insert("score_source".into(), (if label == "base" { "base_model" } else { "final_model" }).into());
             if let Some(limit) = self.spec().eval_limit {
                 object.insert("eval_limit".into(), limit.into());
+            }
+            if let Some(tokens) = self.spec().eval_max_tokens {
+                object.insert("eval_max_tokens".into(), tokens.into());
             }
         }
         let path = self.run_dir.join("metrics.json");

@@ -39,6 +39,9 @@ pub struct RunSpec {
     pub sandbox: Backend,
     /// Items of the final evaluation (None: the full benchmark).
     pub eval_limit: Option<usize>,
+    /// Cap on every rung of the final evaluation's max-token ladder (None: the benchmark's ladder).
+    #[serde(default)]
+    pub eval_max_tokens: Option<u32>,
     /// Bytes the workspace may hold.
     pub disk_cap: Option<u64>,
     /// Sampling seed of the final evaluation.
@@ -77,14 +80,23 @@ pub fn new_run_id() -> String {
 
 /// The default method name: `<agent>_<limit>` (`reference_10h`, `command_15s`), `_<N>gpu` for several
 /// GPUs, and `_limit<N>` when the final evaluation is limited, so that a leaderboard never mixes limited
-/// and full evaluations in one row.
-pub fn default_method(agent: &str, time_limit_s: u64, gpus: u32, eval_limit: Option<usize>) -> String {
+/// and full evaluations in one row; `_max<T>` likewise for a capped token budget.
+pub fn default_method(
+    agent: &str,
+    time_limit_s: u64,
+    gpus: u32,
+    eval_limit: Option<usize>,
+    eval_max_tokens: Option<u32>,
+) -> String {
     let mut method = format!("{}_{}", sanitize(agent), duration_label(time_limit_s));
     if gpus > 1 {
         method.push_str(&format!("_{gpus}gpu"));
     }
     if let Some(n) = eval_limit {
         method.push_str(&format!("_limit{n}"));
+    }
+    if let Some(t) = eval_max_tokens {
+        method.push_str(&format!("_max{t}"));
     }
     method
 }
@@ -175,8 +187,8 @@ mod tests {
     fn run_dir_names_have_four_fields() {
         assert_eq!(org_and_model("Qwen/Qwen3-1.7B-Base"), ("Qwen".into(), "Qwen3-1.7B-Base".into()));
         assert_eq!(org_and_model("/models/my_model.gguf"), ("local".into(), "my-model".into()));
-        assert_eq!(default_method("reference", 36000, 1, None), "reference_10h");
-        assert_eq!(default_method("command", 15, 2, Some(3)), "command_15s_2gpu_limit3");
+        assert_eq!(default_method("reference", 36000, 1, None, None), "reference_10h");
+        assert_eq!(default_method("command", 15, 2, Some(3), Some(64)), "command_15s_2gpu_limit3_max64");
         assert!(!new_run_id().contains('_'));
     }
 }

@@ -42,7 +42,8 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), RunError> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| RunError::io(path, e))
 }
 
-/// Makes the scratch dirs and fills `task/`.
+/// Makes the scratch dirs and fills `task/`. Returns warnings (pinned templates missing from the data
+/// dir: the agent goes without them; the final evaluation names the fix if it needs one).
 pub fn populate(
     scratch: &Scratch,
     spec: &RunSpec,
@@ -50,24 +51,25 @@ pub fn populate(
     registry: &Registry,
     data_dir: &Path,
     entry: &EvaluateEntrypoint,
-) -> Result<(), RunError> {
+) -> Result<Vec<String>, RunError> {
     for dir in [&scratch.task, &scratch.tmp, &scratch.task.join("templates")] {
         std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
     }
     write_file(&scratch.task.join("evaluate"), &evaluate_script(spec, bench, entry), 0o755)?;
     write_file(&scratch.task.join("timer.sh"), &timer_script(None), 0o755)?;
     write_file(&scratch.task.join("benchmark.md"), &task_context(spec, bench), 0o644)?;
+    let mut warnings = Vec::new();
     for template in registry.templates.values() {
         let from = data_dir.join("templates").join(&template.file);
         let to = scratch.task.join("templates").join(&template.file);
-        std::fs::copy(&from, &to).map_err(|e| {
-            RunError::Setup(format!(
-                "pinned chat template {}: {e}; run: ptb data fetch --templates-only",
+        if let Err(e) = std::fs::copy(&from, &to) {
+            warnings.push(format!(
+                "pinned chat template {} ({e}) not given to the agent; run: ptb data fetch --templates-only",
                 from.display()
-            ))
-        })?;
+            ));
+        }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// `task/evaluate`: ptb's own evaluation of this benchmark, `--model final_model` and the agent-side
