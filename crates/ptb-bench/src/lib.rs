@@ -20,5 +20,5 @@ pub use record::{EvalMetrics, ProfileMetrics, SampleRecord};
 pub use runner::{EvalOptions, Progress};
 pub use task::{
     BenchError, Benchmark, FEW_SHOT_BENCHMARKS, FEW_SHOT_TEMPERATURE, FEW_SHOT_TOP_P, LoadOptions, RawPrompt, Sample,
-    Scorer, ScoringInput, load_benchmark, load_benchmark_with, scorer,
+    Scorer, ScoringInput, check_few_shot, load_benchmark, load_benchmark_with, scorer,
 };

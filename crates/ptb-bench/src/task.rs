@@ -74,6 +74,13 @@ pub struct RawPrompt {
 /// other than the evaluated one. GSM8K draws its ten fixed shots from the train split.
 pub const FEW_SHOT_BENCHMARKS: &[&str] = &["gsm8k"];
 
+/// `Ok` when every benchmark of `ids` has few-shot prompts, else [`BenchError::NoFewShot`] naming those
+/// without: a check before any model is loaded.
+pub fn check_few_shot(ids: &[&str]) -> Result<(), BenchError> {
+    let without: Vec<&str> = ids.iter().copied().filter(|id| !FEW_SHOT_BENCHMARKS.contains(id)).collect();
+    if without.is_empty() { Ok(()) } else { Err(BenchError::NoFewShot(without.join(", "))) }
+}
+
 /// Sampling temperature of few-shot prompting (the paper's base-model few-shot baseline, Table 6).
 pub const FEW_SHOT_TEMPERATURE: f64 = 0.6;
 

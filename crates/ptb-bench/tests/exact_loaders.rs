@@ -152,4 +152,7 @@ fn few_shot_without_a_shot_source_is_an_error_naming_the_benchmark() {
         assert!(err.starts_with(&format!("{id}: no few-shot prompts")), "{err}");
         assert!(err.contains("few-shot prompts exist for: gsm8k"), "{err}");
     }
+    assert!(ptb_bench::check_few_shot(&["gsm8k"]).is_ok());
+    let err = ptb_bench::check_few_shot(&["gsm8k", "bfcl", "humaneval"]).unwrap_err().to_string();
+    assert!(err.starts_with("bfcl, humaneval: no few-shot prompts"), "{err}");
 }

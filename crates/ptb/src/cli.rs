@@ -163,11 +163,6 @@ pub struct EvalArgs {
     /// of its family.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["base_url", "responses"])]
     pub model: Option<PathBuf>,
-    /// Which engine serves --model: `embedded` runs it in-process on CPU, `launch` starts the config's
-    /// `[engine] command` (vLLM by default); `auto` launches when `[engine] command` is set or vLLM and
-    /// a GPU are present, and runs embedded otherwise.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
-    pub engine: EngineChoice,
     /// An OpenAI-compatible server that already runs (e.g. http://127.0.0.1:8000/v1).
     #[arg(long, value_name = "URL", requires = "served_model", conflicts_with = "responses")]
     pub base_url: Option<String>,
@@ -188,6 +183,28 @@ pub struct EvalArgs {
     /// records which attempt produced the score and `final_eval_<N>.txt` each attempt's outcome.
     #[arg(long = "final", conflicts_with_all = ["responses", "max_tokens"])]
     pub final_eval: bool,
+    /// Base-model few-shot prompting (the paper's Table 6): the benchmark's shots and the item as one
+    /// raw completion prompt, no chat template, temperature 0.6, top-p 0.95. Only benchmarks with shots
+    /// outside their test set have it (gsm8k); others fail rather than run zero-shot.
+    #[arg(long, conflicts_with = "responses")]
+    pub few_shot: bool,
+    #[command(flatten)]
+    pub generation: GenerationArgs,
+    /// Output directory [default: <results-dir>/evals/<benchmark>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}
+
+/// How answers are generated, for every command that evaluates a model (`ptb eval`, `ptb baseline`).
+#[derive(Debug, Clone, Args)]
+pub struct GenerationArgs {
+    /// Which engine serves --model: `embedded` runs it in-process on CPU, `launch` starts the config's
+    /// `[engine] command` (vLLM by default); `auto` launches when `[engine] command` is set or vLLM and
+    /// a GPU are present, and runs embedded otherwise.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
     /// Sampling seed sent with every request.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
@@ -203,11 +220,6 @@ pub struct EvalArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub timeout: u64,
-    /// Output directory [default: <results-dir>/evals/<benchmark>-<UTC time>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub judge: JudgeArgs,
 }
 
 /// The LLM judge of judged benchmarks (arenahardwriting, healthbench): any OpenAI-compatible endpoint.

@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx, command: BenchCommand) -> anyhow::Result<()> {
     args.base_url = Some(server.base_url());
     args.served_model = Some("fixed".into());
     args.limit = limit;
-    args.concurrency = concurrency;
+    args.generation.concurrency = concurrency;
     let mut config = ClientConfig::new(server.base_url(), "fixed");
     config.max_concurrency = concurrency.max(1);
     config.request_timeout = Duration::from_secs(60);

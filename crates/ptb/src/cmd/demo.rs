@@ -20,9 +20,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     ensure_gsm8k(ctx).await?;
     let mut eval = EvalArgs::defaults("gsm8k");
     eval.limit = Some(args.limit);
-    eval.max_tokens = Some(args.max_tokens);
-    eval.seed = Some(args.seed);
-    eval.concurrency = args.limit.clamp(1, 8);
+    eval.generation.max_tokens = Some(args.max_tokens);
+    eval.generation.seed = Some(args.seed);
+    eval.generation.concurrency = args.limit.clamp(1, 8);
     let out_dir =
         args.out.clone().unwrap_or_else(|| super::eval::default_out_dir(&ctx.config.results_dir, "demo-gsm8k"));
     if !ctx.quiet {
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     let mut options = EngineOptions::new(&model);
-    options.max_batch = eval.concurrency;
+    options.max_batch = eval.generation.concurrency;
     let engine = super::embedded::load(options).await?;
     let metrics = super::eval::evaluate(ctx, &eval, &engine, &out_dir).await?;
     if ctx.json {

@@ -96,12 +96,13 @@ fn on_path(program: &str) -> bool {
 }
 
 /// The embedded engine for evaluating `model`: a model directory gets the pinned template of its
-/// family (as the final evaluation does); a GGUF file, which has no family config, keeps its own.
+/// family (as the final evaluation does); a GGUF file, which has no family config, keeps its own; and
+/// few-shot prompting, which sends no chat, needs none.
 pub async fn for_eval(ctx: &Ctx, args: &EvalArgs, model: &Path) -> anyhow::Result<EmbeddedEngine> {
     let mut options = EngineOptions::new(model);
-    if model.is_dir() {
+    if model.is_dir() && !args.few_shot {
         options.chat_template = Some(super::eval::pinned_template(ctx, &args.benchmark, model)?);
     }
-    options.max_batch = args.concurrency.clamp(1, 64);
+    options.max_batch = args.generation.concurrency.clamp(1, 64);
     load(options).await
 }

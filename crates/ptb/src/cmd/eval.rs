@@ -26,6 +26,9 @@ pub async fn run(ctx: &Ctx, args: EvalArgs) -> anyhow::Result<()> {
 
 /// One evaluation of `args` into `out_dir`, whatever the benchmark and the engine.
 pub(super) async fn run_once(ctx: &Ctx, args: &EvalArgs, out_dir: &Path) -> anyhow::Result<()> {
+    if args.few_shot {
+        ptb_bench::check_few_shot(&[&args.benchmark])?;
+    }
     if let Some(task) = ptb_bench::judged::judged_task(&args.benchmark) {
         return super::judged::run(ctx, args, task.as_ref(), out_dir).await;
     }
@@ -54,7 +57,7 @@ pub(super) enum ModelEngine {
 impl ModelEngine {
     /// Starts the engine `--engine` chooses for `model`, with the pinned chat template of its family.
     pub(super) async fn start(ctx: &Ctx, args: &EvalArgs, model: &Path, out_dir: &Path) -> anyhow::Result<Self> {
-        if super::embedded::chosen(ctx, args.engine) {
+        if super::embedded::chosen(ctx, args.generation.engine) {
             return Ok(Self::Embedded(super::embedded::for_eval(ctx, args, model).await?));
         }
         let (process, client) = launch_engine(ctx, args, model, out_dir).await?;
@@ -87,8 +90,8 @@ pub(super) fn served_client(args: &EvalArgs, base_url: &str) -> anyhow::Result<O
     } else {
         ApiKey::None
     };
-    config.max_concurrency = args.concurrency.max(1);
-    config.request_timeout = Duration::from_secs(args.timeout);
+    config.max_concurrency = args.generation.concurrency.max(1);
+    config.request_timeout = Duration::from_secs(args.generation.timeout);
     Ok(OpenAiClient::new(config)?)
 }
 
@@ -110,8 +113,8 @@ pub(super) async fn launch_engine(
     launch.startup_timeout = Duration::from_secs(ctx.config.engine.startup_timeout_s);
     let engine = launcher::launch(launch).await?;
     let mut config = engine.client_config();
-    config.max_concurrency = args.concurrency.max(1);
-    config.request_timeout = Duration::from_secs(args.timeout);
+    config.max_concurrency = args.generation.concurrency.max(1);
+    config.request_timeout = Duration::from_secs(args.generation.timeout);
     match OpenAiClient::new(config) {
         Ok(client) => Ok((engine, client)),
         Err(e) => {
@@ -140,8 +143,8 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
     let registry = &ctx.config.registry;
     let spec = registry.benchmark(&args.benchmark)?;
     let scorer = ptb_bench::scorer(&args.benchmark, registry)?;
-    let options = ptb_bench::LoadOptions { choice_seed: args.choice_seed, ..Default::default() };
-    let benchmark = ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &options)?;
+    let benchmark =
+        ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &load_options(args))?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
     let opts = generation_options(args, spec);
@@ -156,7 +159,7 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
         n_samples: records.len(),
         limit: args.limit.filter(|&l| l < benchmark.samples.len()),
         max_tokens: opts.max_tokens,
-        seed: args.seed,
+        seed: args.generation.seed,
         temperature: opts.temperature,
         top_p: opts.top_p,
         engine: engine.describe(),
@@ -171,16 +174,23 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
     Ok(metrics)
 }
 
+/// How the items are built: GPQA's `--choice-seed`, and few-shot prompts with `--few-shot`.
+pub(super) fn load_options(args: &EvalArgs) -> ptb_bench::LoadOptions {
+    ptb_bench::LoadOptions { choice_seed: args.generation.choice_seed, few_shot: args.few_shot }
+}
+
 /// What `--limit`, `--concurrency`, `--max-tokens` (default: the ladder's first rung) and `--seed`
-/// ask of generation.
+/// ask of generation; `--few-shot` samples at the paper's temperature and top-p, chat prompts with the
+/// model's own settings.
 pub(super) fn generation_options(args: &EvalArgs, spec: &ptb_core::BenchmarkSpec) -> EvalOptions {
+    let generation = &args.generation;
     EvalOptions {
         limit: args.limit,
-        concurrency: args.concurrency.max(1),
-        max_tokens: Some(args.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
-        seed: args.seed,
-        temperature: None,
-        top_p: None,
+        concurrency: generation.concurrency.max(1),
+        max_tokens: Some(generation.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
+        seed: generation.seed,
+        temperature: args.few_shot.then_some(ptb_bench::FEW_SHOT_TEMPERATURE),
+        top_p: args.few_shot.then_some(ptb_bench::FEW_SHOT_TOP_P),
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx, args: &EvalArgs, out_dir: &Path) -> anyhow::Result<(
             let mut once = args.clone();
             once.final_eval = false;
             once.limit = None;
-            once.max_tokens = Some(max_tokens);
+            once.generation.max_tokens = Some(max_tokens);
             let quiet = Ctx { config: ctx.config.clone(), json: false, quiet: true };
             let result = Box::pin(super::eval::run_once(&quiet, &once, &attempt_dir)).await;
             let error = result.err().map(|e| crate::output::one_line(&e));

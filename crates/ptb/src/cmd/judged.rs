@@ -16,7 +16,7 @@ use crate::cli::{EvalArgs, JudgeArgs};
 use crate::output::progress_bar;
 
 use super::Ctx;
-use super::eval::{ModelEngine, log_line, prepare_out_dir, served_client};
+use super::eval::{ModelEngine, load_options, log_line, prepare_out_dir, served_client};
 
 /// Evaluates one judged benchmark with the engine the arguments name and reports the result.
 pub async fn run(ctx: &Ctx, args: &EvalArgs, task: &dyn JudgedTask, out_dir: &Path) -> anyhow::Result<()> {
@@ -74,7 +74,8 @@ async fn evaluate(
 ) -> anyhow::Result<JudgedMetrics> {
     let registry = &ctx.config.registry;
     let spec = registry.benchmark(&args.benchmark)?;
-    let benchmark = ptb_bench::load_benchmark(&args.benchmark, registry, &ctx.config.data_dir)?;
+    let benchmark =
+        ptb_bench::load_benchmark_with(&args.benchmark, registry, &ctx.config.data_dir, &load_options(args))?;
     prepare_out_dir(out_dir)?;
     let samples = benchmark.selected(args.limit);
     let opts = super::eval::generation_options(args, spec);
@@ -99,7 +100,7 @@ async fn evaluate(
         n_samples: samples.len(),
         limit: args.limit.filter(|&l| l < benchmark.samples.len()),
         max_tokens: opts.max_tokens,
-        seed: args.seed,
+        seed: args.generation.seed,
         temperature: opts.temperature,
         top_p: opts.top_p,
         engine: engine.describe(),
