@@ -57,6 +57,8 @@ pub enum Command {
     Data(DataCommand),
     /// Evaluate a model (or re-score recorded answers) on one benchmark.
     Eval(Box<EvalArgs>),
+    /// Evaluate the reference models (base zero-shot or few-shot, instruct zero-shot) into the store.
+    Baseline(Box<BaselineArgs>),
     /// Benchmarks of ptb itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -220,6 +222,43 @@ pub struct GenerationArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub timeout: u64,
+}
+
+/// `ptb baseline`: reference models evaluated into the results store, one run dir per model and
+/// benchmark.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The registry's base models, or their official instruct counterparts (each base model's first
+    /// forbidden checkpoint); both zero-shot with the pinned chat templates, into `baseline_zeroshot`.
+    #[arg(long, value_enum)]
+    pub kind: BaselineKind,
+    /// Base models few-shot instead (the paper's Table 6: the benchmark's shots as one raw completion
+    /// prompt, no chat template, temperature 0.6, top-p 0.95), into `baseline_fewshot`. gsm8k only: no
+    /// other benchmark has shots outside its test set.
+    #[arg(long)]
+    pub few_shot: bool,
+    /// Benchmark id (repeatable) [default: every registry benchmark].
+    #[arg(long = "benchmark", value_name = "ID")]
+    pub benchmarks: Vec<String>,
+    /// A model instead of the registry's (repeatable): a Hub id, found offline in the Hugging Face cache
+    /// ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub); a model dir or .gguf file,
+    /// recorded as org/name when inside that cache and as local/<name> otherwise; or ID=PATH.
+    #[arg(long = "model", value_name = "ID|PATH|ID=PATH")]
+    pub models: Vec<String>,
+    /// Evaluate only the first N items of every benchmark (recorded in each run's files).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub generation: GenerationArgs,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}
+
+/// Which reference models `ptb baseline` evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaselineKind {
+    Base,
+    Instruct,
 }
 
 /// The LLM judge of judged benchmarks (arenahardwriting, healthbench): any OpenAI-compatible endpoint.

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod baseline;
 mod bench;
 mod data;
 mod demo;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor => doctor::run(&ctx),
         Command::Data(c) => runtime()?.block_on(data::run(&ctx, c)),
         Command::Eval(args) => runtime()?.block_on(eval::run(&ctx, *args)),
+        Command::Baseline(args) => runtime()?.block_on(baseline::run(&ctx, *args)),
         Command::Bench(c) => runtime()?.block_on(bench::run(&ctx, c)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
         Command::Demo(args) => runtime()?.block_on(demo::run(&ctx, args)),
