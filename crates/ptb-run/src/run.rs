@@ -148,6 +148,14 @@ impl PhaseCtx<'_> {
         });
     }
 
+    /// ptb's binary and data dir, read-only under [`OPT`] (the paths [`Self::entrypoint`] names).
+    fn ptb_mounts(&self) -> [Mount; 2] {
+        [
+            Mount { host: self.harness.exe.clone(), inside: format!("{OPT}/bin/ptb").into(), writable: false },
+            Mount { host: absolute(&self.harness.data_dir), inside: format!("{OPT}/data").into(), writable: false },
+        ]
+    }
+
     /// Paths of ptb's binary and data as the sandbox shows them.
     fn entrypoint(&self) -> EvaluateEntrypoint {
         match self.spec().sandbox {
@@ -302,16 +310,7 @@ impl PhaseCtx<'_> {
             };
             sandbox.mounts.push(Mount { host: base, inside, writable: false });
         }
-        sandbox.mounts.push(Mount {
-            host: self.harness.exe.clone(),
-            inside: format!("{OPT}/bin/ptb").into(),
-            writable: false,
-        });
-        sandbox.mounts.push(Mount {
-            host: absolute(&self.harness.data_dir),
-            inside: format!("{OPT}/data").into(),
-            writable: false,
-        });
+        sandbox.mounts.extend(self.ptb_mounts());
         let gpus: Vec<String> = match std::env::var("CUDA_VISIBLE_DEVICES") {
             Ok(list) if !list.trim().is_empty() => list.split(',').map(|s| s.trim().to_string()).collect(),
             _ => (0..self.spec().gpus).map(|i| i.to_string()).collect(),
@@ -522,16 +521,7 @@ impl PhaseCtx<'_> {
                 writable: false,
             });
             sandbox.mounts.push(Mount { host: out.clone(), inside: format!("{OPT}/out").into(), writable: true });
-            sandbox.mounts.push(Mount {
-                host: self.harness.exe.clone(),
-                inside: format!("{OPT}/bin/ptb").into(),
-                writable: false,
-            });
-            sandbox.mounts.push(Mount {
-                host: absolute(&self.harness.data_dir),
-                inside: format!("{OPT}/data").into(),
-                writable: false,
-            });
+            sandbox.mounts.extend(self.ptb_mounts());
             let config = self.harness.config_file.as_ref().map(|c| {
                 sandbox.mounts.push(Mount {
                     host: absolute(c),
@@ -588,7 +578,7 @@ impl PhaseCtx<'_> {
             disk_every: Duration::from_secs(3600),
             monitor_every: Duration::from_secs(self.harness.settings.monitor_interval_s.max(1)),
             trace: self.run_dir.join(format!("final_eval_{label}_out.txt")),
-            monitor: root.join("monitor.jsonl"),
+            monitor: self.run_dir.join(format!("final_eval_{label}_monitor.jsonl")),
             max_processes: self.harness.settings.max_processes,
         };
         let outcome = ptb_sandbox::supervise(&supervised).map_err(|e| e.to_string())?;

@@ -64,8 +64,12 @@ pub enum Command {
     Bench(BenchCommand),
     /// Serve a model with the embedded engine over an OpenAI-compatible API.
     Serve(ServeArgs),
-    /// The main job, offline: SmolLM2-135M-Instruct on a GSM8K subset through the embedded engine.
+    /// The main job, offline: the reference agent's run on SmolLM2-135M-Instruct (a sandboxed final
+    /// evaluation on a GSM8K subset through the embedded engine).
     Demo(DemoArgs),
+    /// One sandboxed agent run: workspace, prompt, agent under limits, final model, isolated final
+    /// evaluation, run record (or `--resume RUN_DIR` to continue one).
+    Run(Box<RunArgs>),
     #[command(flatten)]
     Results(crate::cmd::report::ResultsCommand),
 }
@@ -80,6 +84,82 @@ impl EvalArgs {
         }
         Only::parse_from(["ptb", "--benchmark", benchmark]).eval
     }
+}
+
+/// `ptb run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Continue the run in RUN_DIR from its last completed phase (no phase is done twice).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["agent", "base_model", "benchmark"])]
+    pub resume: Option<PathBuf>,
+    /// The agent (see `ptb list agents`): `command` runs --agent-cmd, `reference` submits the base model.
+    #[arg(long, value_name = "NAME", required_unless_present = "resume")]
+    pub agent: Option<String>,
+    /// The shell command of `--agent command`; it runs in the sandbox with the prompt on stdin.
+    #[arg(long, value_name = "CMD")]
+    pub agent_cmd: Option<String>,
+    /// A registry id (resolved offline from the Hugging Face cache) or a local model dir or .gguf file.
+    #[arg(long, value_name = "ID|DIR", required_unless_present = "resume")]
+    pub base_model: Option<String>,
+    /// Benchmark id (see `ptb list benchmarks`).
+    #[arg(long, value_name = "ID", required_unless_present = "resume")]
+    pub benchmark: Option<String>,
+    /// The agent's time budget in hours [default: 10].
+    #[arg(long, value_name = "H", conflicts_with = "time_limit")]
+    pub hours: Option<f64>,
+    /// The agent's time budget as a duration: 15s, 2m, 1.5h.
+    #[arg(long, value_name = "DURATION")]
+    pub time_limit: Option<String>,
+    /// GPUs given to the agent (device nodes and CUDA_VISIBLE_DEVICES).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub gpus: u32,
+    /// The agent's sandbox; `none` also needs --unsafe-no-sandbox.
+    #[arg(long, value_enum, default_value_t = SandboxChoice::Bwrap)]
+    pub sandbox: SandboxChoice,
+    /// Allow `--sandbox none` (recorded as a warning in run.json).
+    #[arg(long)]
+    pub unsafe_no_sandbox: bool,
+    /// Evaluate only the first N items in the final evaluation (recorded; a separate leaderboard row).
+    #[arg(long, value_name = "N")]
+    pub eval_limit: Option<usize>,
+    /// Stop the agent when its workspace holds more than SIZE (500M, 20G).
+    #[arg(long, value_name = "SIZE")]
+    pub disk_cap: Option<String>,
+    /// Cap every rung of the final evaluation's max-token ladder at T (quick runs; recorded, and a
+    /// separate leaderboard row).
+    #[arg(long, value_name = "T")]
+    pub eval_max_tokens: Option<u32>,
+    /// Sampling seed of the final evaluation.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// The method dir of the record [default: <agent>_<time limit>[_<N>gpu][_limit<N>]].
+    #[arg(long, value_name = "NAME")]
+    pub method: Option<String>,
+    /// The engine of the final evaluation (as `ptb eval --engine`).
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}
+
+impl RunArgs {
+    /// `ptb run` arguments from a command line (without the program and subcommand names).
+    pub fn from_args(args: &[String]) -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        Only::parse_from(std::iter::once("ptb".to_string()).chain(args.iter().cloned())).run
+    }
+}
+
+/// `ptb run --sandbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxChoice {
+    Bwrap,
+    Apptainer,
+    None,
 }
 
 /// How `--model` is served.
@@ -126,7 +206,7 @@ pub struct DemoArgs {
     /// gives the same answers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output directory [default: <results-dir>/evals/demo-gsm8k-<UTC time>].
+    /// Results dir of the demo's run [default: the results dir].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -177,13 +257,13 @@ pub struct EvalArgs {
     /// Re-score a recorded samples.jsonl without any engine.
     #[arg(long, value_name = "FILE")]
     pub responses: Option<PathBuf>,
-    /// Evaluate only the first N items.
-    #[arg(long, value_name = "N", conflicts_with = "final_eval")]
+    /// Evaluate only the first N items (with --final: a quick final evaluation, recorded as limited).
+    #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Final-evaluation mode: the full set, retried down the benchmark's ladder of max-token budgets
     /// (4, 3 and 2 attempts per rung, as the original) until one attempt succeeds; `final_eval.json`
     /// records which attempt produced the score and `final_eval_<N>.txt` each attempt's outcome.
-    #[arg(long = "final", conflicts_with_all = ["responses", "max_tokens"])]
+    #[arg(long = "final", conflicts_with = "responses")]
     pub final_eval: bool,
     /// Base-model few-shot prompting (the paper's Table 6): the benchmark's shots and the item as one
     /// raw completion prompt, no chat template, temperature 0.6, top-p 0.95. Only benchmarks with shots

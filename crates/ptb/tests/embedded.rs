@@ -1,8 +1,8 @@
 //! All seven benchmarks evaluated end to end with the embedded engine on the real
 //! SmolLM2-135M-Instruct GGUF (`--limit 3`, short answers): GPQA on synthetic items, the judged
-//! benchmarks with a stand-in judge on loopback; and `ptb demo`, the main job. Skipped, with a notice,
-//! only where the model is not installed (scripts/setup.sh installs it and sets `PTB_SMOLLM2_GGUF`,
-//! so CI always runs them).
+//! benchmarks with a stand-in judge on loopback; and `ptb demo`, the main job (the reference agent's
+//! run). Skipped, with a notice, only where the model is not installed (scripts/setup.sh installs it
+//! and sets `PTB_SMOLLM2_GGUF`, so CI always runs them).
 
 mod common;
 
@@ -94,8 +94,14 @@ fn demo_runs_offline_and_reruns_give_the_same_answers() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(stdout.starts_with("GSM8K, 1 items: accuracy "), "{stdout}");
-        assert!(stdout.contains(&format!("samples: {out}/samples.jsonl")), "{stdout}");
-        let samples = std::fs::read_to_string(dir.path().join(out).join("samples.jsonl")).unwrap();
+        // The reference agent's run record, with its final evaluation's samples.
+        let line = stdout.lines().find_map(|l| l.strip_prefix("run record: ")).expect("run record printed");
+        let run_dir = std::path::PathBuf::from(line);
+        assert!(run_dir.starts_with(dir.path().join(out).join("reference_30s_limit1_max8")), "{stdout}");
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(record["evaluation"]["score_source"], "final_model", "{record:#}");
+        let samples = std::fs::read_to_string(run_dir.join("samples.jsonl")).unwrap();
         let sample: serde_json::Value = serde_json::from_str(samples.lines().next().unwrap()).unwrap();
         sample["completion"].as_str().unwrap().to_string()
     };

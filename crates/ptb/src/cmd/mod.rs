@@ -11,6 +11,7 @@ mod final_eval;
 mod judged;
 mod list;
 pub(crate) mod report;
+mod run;
 
 use anyhow::Context as _;
 use ptb_core::Config;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(c) => runtime()?.block_on(bench::run(&ctx, c)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
         Command::Demo(args) => runtime()?.block_on(demo::run(&ctx, args)),
+        Command::Run(args) => run::run(&ctx, *args),
         Command::Results(c) => report::run(&ctx, c),
     }
 }

@@ -13,7 +13,13 @@ use crate::cli::{RunArgs, SandboxChoice};
 use super::Ctx;
 
 pub fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
-    let harness = harness(ctx, &args)?;
+    let (run_dir, record) = execute(ctx, &args)?;
+    report(ctx, &run_dir, &record)
+}
+
+/// Creates (or, with `--resume`, continues) the run and takes it through every phase left.
+pub(super) fn execute(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<(PathBuf, RunRecord)> {
+    let harness = harness(ctx, args)?;
     let run_dir = match &args.resume {
         Some(dir) => {
             if !dir.join("run.json").is_file() {
@@ -22,7 +28,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
             dir.clone()
         }
         None => {
-            let spec = run_spec(ctx, &args)?;
+            let spec = run_spec(ctx, args)?;
             let dir = ptb_run::create(&harness, spec)?;
             if !ctx.quiet {
                 eprintln!("run dir: {}", dir.display());
@@ -31,7 +37,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let record = ptb_run::resume(&harness, &run_dir)?;
-    report(ctx, &run_dir, &record)
+    Ok((run_dir, record))
 }
 
 fn harness(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<Harness> {
@@ -122,12 +128,12 @@ fn run_spec(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<RunSpec> {
         gpus: args.gpus,
         sandbox,
         eval_limit: args.eval_limit,
+        eval_max_tokens: args.eval_max_tokens,
         disk_cap,
         seed: args.seed,
-        method: args
-            .method
-            .clone()
-            .unwrap_or_else(|| spec::default_method(agent_name, time_limit_s, args.gpus, args.eval_limit)),
+        method: args.method.clone().unwrap_or_else(|| {
+            spec::default_method(agent_name, time_limit_s, args.gpus, args.eval_limit, args.eval_max_tokens)
+        }),
         run_id: spec::new_run_id(),
     })
 }
