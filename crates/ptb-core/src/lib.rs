@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod fsutil;
+pub mod layout;
 pub mod registry;
 
 pub use config::{Config, ConfigError, RunSettings};

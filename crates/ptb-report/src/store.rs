@@ -8,35 +8,7 @@ use serde_json::Value;
 
 use crate::error::ReportError;
 
-/// The four fields of a run directory name (`gsm8k_Qwen_Qwen3-4B-Base_16775298`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunName {
-    pub benchmark: String,
-    pub org: String,
-    /// The bare model name (`Qwen3-4B-Base`): everything between the org and the run id.
-    pub model: String,
-    pub run_id: String,
-}
-
-impl RunName {
-    /// Splits a run directory name: benchmark = first field, run id = last, org = second, model = the
-    /// rest (so a model name with `_` still parses). `None` for names with fewer than four fields.
-    pub fn parse(name: &str) -> Option<Self> {
-        let (benchmark, rest) = name.split_once('_')?;
-        let (middle, run_id) = rest.rsplit_once('_')?;
-        let (org, model) = middle.split_once('_')?;
-        if [benchmark, org, model, run_id].iter().any(|s| s.is_empty()) {
-            return None;
-        }
-        Some(Self { benchmark: benchmark.into(), org: org.into(), model: model.into(), run_id: run_id.into() })
-    }
-
-    /// The directory name for a benchmark, a Hub model id (`/ : [ ]` → `_`, as the original) and a run id.
-    pub fn dir_name(benchmark: &str, model_id: &str, run_id: &str) -> String {
-        let safe: String = model_id.chars().map(|c| if "/:[]".contains(c) { '_' } else { c }).collect();
-        format!("{benchmark}_{safe}_{run_id}")
-    }
-}
+pub use ptb_core::layout::RunName;
 
 /// Orders run ids: numerically when both are numbers (cluster ids), else as strings (timestamps).
 pub fn run_id_cmp(a: &str, b: &str) -> std::cmp::Ordering {
@@ -321,20 +293,6 @@ pub fn scan(results_dir: &Path) -> Result<Vec<RunRecord>, ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn run_names_split_into_four_fields() {
-        let n = RunName::parse("gsm8k_Qwen_Qwen3-4B-Base_16775298").unwrap();
-        assert_eq!(
-            (n.benchmark.as_str(), n.org.as_str(), n.model.as_str(), n.run_id.as_str()),
-            ("gsm8k", "Qwen", "Qwen3-4B-Base", "16775298")
-        );
-        let n = RunName::parse("bfcl_my-org_tiny_model_v2_7").unwrap();
-        assert_eq!(n.model, "tiny_model_v2");
-        assert!(RunName::parse("gsm8k-20260101T000000Z").is_none());
-        assert!(RunName::parse("a_b_c").is_none());
-        assert_eq!(RunName::dir_name("gsm8k", "google/gemma-3-4b-pt", "5"), "gsm8k_google_gemma-3-4b-pt_5");
-    }
 
     #[test]
     fn run_ids_order_numerically() {

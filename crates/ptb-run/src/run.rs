@@ -181,11 +181,7 @@ impl PhaseCtx<'_> {
             None => ptb_core::registry::DEFAULT_PROMPT.to_string(),
         };
         let spec = self.spec();
-        let model_text = if spec.base_model_from_hub {
-            spec.base_model.clone()
-        } else {
-            crate::spec::org_and_model(&spec.base_model).1
-        };
+        let model_text = if spec.base_model_from_hub { spec.base_model.clone() } else { spec.model_name().to_string() };
         let mut prompt = render_prompt(&template, spec, self.bench, &model_text);
         if !spec.base_model_from_hub {
             prompt.push_str(&format!("\nThe files of `{model_text}` are in `~/base_model`.\n"));

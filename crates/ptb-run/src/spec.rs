@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ptb_core::layout::RunName;
 use ptb_sandbox::Backend;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub struct RunSpec {
     pub agent: AgentSpec,
     /// The base model as given: a registry id (`Qwen/Qwen3-1.7B-Base`) or a local path.
     pub base_model: String,
+    /// The id the run is recorded under: the Hub id, or `local/<name>` for a local path
+    /// ([`ptb_core::layout::model_id_of_path`], as `ptb baseline` records it).
+    pub model_id: String,
     /// Where the base model lies on the host (a directory, or a `.gguf` file).
     pub base_model_path: PathBuf,
     /// True when `base_model` was a Hub id found in the shared Hugging Face cache.
@@ -58,10 +62,14 @@ impl RunSpec {
         Duration::from_secs(self.time_limit_s)
     }
 
-    /// The run dir's name: `<benchmark>_<org>_<model>_<run-id>` with exactly four `_`-separated fields.
+    /// The run dir's name: `<benchmark>_<org>_<model>_<run-id>` (the original's layout).
     pub fn run_dir_name(&self) -> String {
-        let (org, model) = org_and_model(&self.base_model);
-        format!("{}_{}_{}_{}", self.benchmark, org, model, self.run_id)
+        RunName::dir_name(&self.benchmark, &self.model_id, &self.run_id)
+    }
+
+    /// The base model's name without its org (`Qwen3-1.7B-Base`, or a local file's stem).
+    pub fn model_name(&self) -> &str {
+        self.model_id.rsplit('/').next().unwrap_or(&self.model_id)
     }
 
     /// The time limit as the prompt says it: hours with up to two decimals (`10`, `0.5`, `0.01`).
@@ -147,18 +155,6 @@ pub fn parse_size(text: &str) -> Result<u64, RunError> {
     }
 }
 
-/// The org and model fields of a run dir name: a Hub id `Org/Name` gives (`Org`, `Name`); a local path
-/// gives (`local`, its file or dir name); `_` becomes `-` so the name keeps four fields.
-pub fn org_and_model(base_model: &str) -> (String, String) {
-    let path = std::path::Path::new(base_model);
-    let looks_like_id = !base_model.starts_with(['/', '.']) && base_model.matches('/').count() == 1 && !path.exists();
-    if looks_like_id && let Some((org, name)) = base_model.split_once('/') {
-        return (sanitize(org), sanitize(name));
-    }
-    let name = path.file_stem().or_else(|| path.file_name()).map(|n| n.to_string_lossy().into_owned());
-    ("local".into(), sanitize(&name.unwrap_or_else(|| "model".into())))
-}
-
 fn sanitize(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') { c } else { '-' }).collect()
 }
@@ -184,9 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn run_dir_names_have_four_fields() {
-        assert_eq!(org_and_model("Qwen/Qwen3-1.7B-Base"), ("Qwen".into(), "Qwen3-1.7B-Base".into()));
-        assert_eq!(org_and_model("/models/my_model.gguf"), ("local".into(), "my-model".into()));
+    fn method_names_say_what_was_limited() {
         assert_eq!(default_method("reference", 36000, 1, None, None), "reference_10h");
         assert_eq!(default_method("command", 15, 2, Some(3), Some(64)), "command_15s_2gpu_limit3_max64");
         assert!(!new_run_id().contains('_'));

@@ -197,35 +197,13 @@ fn resolve(spec: &str, cache: Option<&HubCache>) -> anyhow::Result<Model> {
     let path = Path::new(spec);
     if path.exists() || spec.starts_with(['/', '.']) || spec.ends_with(".gguf") || spec.matches('/').count() > 1 {
         let path = existing(path)?;
-        return Ok(Model { id: local_id(&path)?, path });
+        return Ok(Model { id: ptb_core::layout::model_id_of_path(&path), path });
     }
     let Some(cache) = cache else {
         bail!("{spec}: no Hugging Face cache to find it in (set HF_HOME or HF_HUB_CACHE), or pass --model {spec}=DIR")
     };
     let path = cache.model_snapshot(spec, None).map_err(|e| anyhow!("{e} (--model {spec}=DIR)"))?;
     Ok(Model { id: spec.to_string(), path })
-}
-
-/// The id a model path is recorded under: `org/name` inside a Hugging Face cache
-/// (`…/models--org--name/snapshots/…`), else `local/<dir name or file stem>`.
-fn local_id(path: &Path) -> anyhow::Result<String> {
-    let absolute = std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
-    let in_cache = absolute.components().find_map(|c| {
-        let repo = c.as_os_str().to_str()?.strip_prefix("models--")?;
-        let (org, name) = repo.split_once("--")?;
-        Some(format!("{org}/{name}"))
-    });
-    if let Some(id) = in_cache {
-        return Ok(id);
-    }
-    let named = if absolute.is_file() { absolute.file_stem() } else { absolute.file_name() };
-    let name = match named {
-        Some(name) => name.to_string_lossy().into_owned(),
-        None => {
-            std::fs::canonicalize(&absolute)?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-        }
-    };
-    Ok(format!("local/{name}"))
 }
 
 #[cfg(test)]

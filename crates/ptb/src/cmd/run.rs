@@ -121,6 +121,7 @@ fn run_spec(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<RunSpec> {
         agent_name: agent_name.clone(),
         agent,
         base_model: base_model.clone(),
+        model_id: if from_hub { base_model.clone() } else { ptb_core::layout::model_id_of_path(&base_model_path) },
         base_model_path,
         base_model_from_hub: from_hub,
         benchmark: benchmark.clone(),
