@@ -14,10 +14,16 @@ pub struct Overlay {
 }
 
 impl Overlay {
+    /// The mount point of the overlay of a run's scratch dir.
+    pub fn merged_dir(scratch: &Path) -> PathBuf {
+        scratch.join("hf_merged")
+    }
+
     /// Mounts `lower` (read-only) with writes going to `scratch/hf_upper`, at `scratch/hf_merged`,
     /// every file shown as owned by `owner` (the run's uid) so the agent can write anywhere in it.
     pub fn mount(lower: &Path, scratch: &Path, owner: Option<u32>) -> Result<Self, RunError> {
-        let [upper, work, merged] = ["hf_upper", "hf_work", "hf_merged"].map(|d| scratch.join(d));
+        let [upper, work] = ["hf_upper", "hf_work"].map(|d| scratch.join(d));
+        let merged = Self::merged_dir(scratch);
         for dir in [&upper, &work, &merged] {
             std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
         }
@@ -57,14 +63,16 @@ impl Overlay {
 
 impl Drop for Overlay {
     fn drop(&mut self) {
-        let unmounted = Command::new("fusermount")
-            .arg("-u")
-            .arg(&self.merged)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !unmounted {
-            let _ = Command::new("umount").arg("-l").arg(&self.merged).stderr(Stdio::null()).status();
-        }
+        unmount(&self.merged);
+    }
+}
+
+/// Unmounts the overlay at `merged` if one is mounted there (also one left behind by a harness that
+/// was killed while its agent ran).
+pub fn unmount(merged: &Path) {
+    let unmounted =
+        Command::new("fusermount").arg("-u").arg(merged).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !unmounted {
+        let _ = Command::new("umount").arg("-l").arg(merged).stderr(Stdio::null()).status();
     }
 }

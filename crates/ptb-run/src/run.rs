@@ -615,6 +615,7 @@ impl PhaseCtx<'_> {
 
     fn finish(&mut self) {
         let scratch = self.scratch();
+        crate::overlay::unmount(&Overlay::merged_dir(&scratch.root));
         if !self.harness.settings.keep_scratch && scratch.root.exists() {
             make_writable(&scratch.root);
             if let Err(e) = std::fs::remove_dir_all(&scratch.root) {

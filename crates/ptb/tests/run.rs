@@ -48,7 +48,12 @@ impl World {
     }
 
     fn ptb(&self) -> Command {
-        let mut cmd = Command::cargo_bin("ptb").unwrap();
+        Command::from_std(self.ptb_process())
+    }
+
+    /// The `ptb` command of [`Self::ptb`] as a plain process (to spawn and kill).
+    fn ptb_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ptb"));
         cmd.current_dir(self.path())
             .env("HOME", self.path())
             .env("HF_HOME", self.path().join("hf"))
@@ -335,6 +340,45 @@ fn a_harness_killed_at_each_phase_boundary_resumes_without_repeating_a_phase() {
         assert_eq!(metrics, 1, "{phase}: exactly one metrics.json");
         assert_eq!(trace(&run).matches("AGENT-RAN").count(), 1, "{phase}: the agent ran once");
     }
+}
+
+#[test]
+fn a_harness_killed_while_the_agent_runs_resumes_without_restarting_it() {
+    let Some(w) = World::new() else { return };
+    std::fs::create_dir_all(w.path().join("hf/hub")).unwrap();
+    let marker = format!("ptb-mid-solve-{}", std::process::id());
+    let script = format!("echo AGENT-STARTED; exec -a {marker} sleep 600");
+    let mut child = w
+        .ptb_process()
+        .args(["run", "--agent", "command", "--agent-cmd", &script, "--base-model", "base", "--benchmark", "gsm8k"])
+        .args(["--time-limit", "10m", "--eval-limit", "1", "--seed", "0", "--gpus", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let runs = walk(&w.path().join("results"));
+        if let Some(trace) = runs.iter().find(|p| p.ends_with("solve_out.txt"))
+            && std::fs::read_to_string(trace).unwrap_or_default().contains("AGENT-STARTED")
+        {
+            break trace.parent().unwrap().to_path_buf();
+        }
+        assert!(std::time::Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = w.ptb().arg("run").arg("--resume").arg(&run).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rec = finished(&run);
+    assert_eq!(rec["phases"]["solve"]["starts"], 2, "{rec:#}");
+    assert!(rec["reason"].as_str().unwrap().contains("cut short"), "{rec:#}");
+    assert_eq!(trace(&run).matches("AGENT-STARTED").count(), 1, "the agent was not started again");
+    let survivors = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+    assert!(survivors.stdout.is_empty(), "the agent outlived its harness");
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert!(!mounts.contains(&w.path().display().to_string()), "the HF overlay is still mounted: {mounts}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
