@@ -190,8 +190,11 @@ pub fn supervise(spec: &Supervised) -> Result<SupervisedOutcome, SuperviseError>
     // The program is gone; whatever of the run is left (a double-forked daemon outside any sandbox,
     // a GPU job) is killed now.
     let leftovers_killed = kill_leftovers(spec.uid, child_pid);
-    for reader in readers {
-        let _ = reader.join();
+    // The trace is complete once every writer of the pipes is gone. Without a uid of its own, a
+    // process that left the program's group may still hold them: stop waiting after a few seconds.
+    let patience = Instant::now() + Duration::from_secs(5);
+    while readers.iter().any(|r| !r.is_finished()) && Instant::now() < patience {
+        std::thread::sleep(Duration::from_millis(20));
     }
     let end = match stopping {
         Some((reason, _)) => reason,
