@@ -19,11 +19,15 @@ impl Overlay {
         scratch.join("hf_merged")
     }
 
+    /// Where the agent's writes to the overlay of a run's scratch dir land.
+    pub fn upper_dir(scratch: &Path) -> PathBuf {
+        scratch.join("hf_upper")
+    }
+
     /// Mounts `lower` (read-only) with writes going to `scratch/hf_upper`, at `scratch/hf_merged`,
     /// every file shown as owned by `owner` (the run's uid) so the agent can write anywhere in it.
     pub fn mount(lower: &Path, scratch: &Path, owner: Option<u32>) -> Result<Self, RunError> {
-        let [upper, work] = ["hf_upper", "hf_work"].map(|d| scratch.join(d));
-        let merged = Self::merged_dir(scratch);
+        let (upper, work, merged) = (Self::upper_dir(scratch), scratch.join("hf_work"), Self::merged_dir(scratch));
         for dir in [&upper, &work, &merged] {
             std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
         }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use ptb_core::{BenchmarkSpec, Registry, RunSettings};
 use ptb_sandbox::{Backend, Bubblewrap, End, Mount, SANDBOX_HOME, SandboxSpec, Supervised, SupervisedOutcome};
-use sha2::{Digest, Sha256};
 
 use crate::RunError;
 use crate::collect::{collect, make_writable};
@@ -50,7 +49,7 @@ pub fn create(harness: &Harness, spec: RunSpec) -> Result<PathBuf, RunError> {
             Bubblewrap::find().map_err(|e| RunError::Setup(e.to_string()))?;
         }
         Backend::Apptainer => {
-            find_on_path("apptainer").ok_or_else(|| {
+            ptb_sandbox::find_program("apptainer").ok_or_else(|| {
                 RunError::Setup(
                     "--sandbox apptainer: `apptainer` is not on PATH; install it or use --sandbox bwrap".into(),
                 )
@@ -212,10 +211,8 @@ impl PhaseCtx<'_> {
         }
         let mut hashes = BTreeMap::new();
         for (name, path) in files.into_iter().filter(|(_, p)| p.is_file()) {
-            let mut file = std::fs::File::open(&path).map_err(|e| RunError::io(&path, e))?;
-            let mut hasher = Sha256::new();
-            std::io::copy(&mut file, &mut hasher).map_err(|e| RunError::io(&path, e))?;
-            hashes.insert(name, hex::encode(hasher.finalize()));
+            let (_, sha256) = ptb_data::hash_file(&path).map_err(|e| RunError::Setup(e.to_string()))?;
+            hashes.insert(name, sha256);
         }
         Ok(hashes)
     }
@@ -253,11 +250,7 @@ impl PhaseCtx<'_> {
         let target = scratch.task.join("final_model");
         let _ = std::fs::remove_dir_all(&target);
         copy_dereferenced(base, &target)?;
-        let line = format!(
-            "[{}] reference agent: copied {} into final_model/\n",
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
-            base.display()
-        );
+        let line = format!("[{}] reference agent: copied {} into final_model/\n", crate::record::now(), base.display());
         ptb_core::fsutil::atomic_write(trace, line.as_bytes()).map_err(|e| RunError::io(trace, e))?;
         self.record.sandbox = serde_json::json!({"backend": "none", "why": "the reference agent is harness code"});
         Ok(SupervisedOutcome {
@@ -327,11 +320,7 @@ impl PhaseCtx<'_> {
             ("CUDA_VISIBLE_DEVICES".to_string(), gpus.join(",")),
             ("PTB_HOME".to_string(), home_text),
         ]);
-        for name in &settings.env_allow {
-            if let Ok(value) = std::env::var(name) {
-                sandbox.env.push((name.clone(), value));
-            }
-        }
+        sandbox.env.extend(host_env(&settings.env_allow));
         self.record.sandbox = describe(backend, &sandbox);
         self.record.save(self.run_dir)?;
         let argv: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), command.into()];
@@ -348,7 +337,7 @@ impl PhaseCtx<'_> {
             time_limit: self.spec().time_limit(),
             grace: Duration::from_secs(settings.grace_s),
             disk_cap: self.spec().disk_cap,
-            watch_dirs: vec![scratch.home.clone(), scratch.tmp.clone(), scratch.root.join("hf_upper")],
+            watch_dirs: vec![scratch.home.clone(), scratch.tmp.clone(), Overlay::upper_dir(&scratch.root)],
             disk_every: Duration::from_secs(settings.disk_check_s.max(1)),
             monitor_every: Duration::from_secs(settings.monitor_interval_s.max(1)),
             trace: trace.to_path_buf(),
@@ -404,7 +393,7 @@ impl PhaseCtx<'_> {
                 sandbox.bwrap_command(&bwrap, argv)
             }
             Backend::Apptainer => {
-                let apptainer = find_on_path("apptainer").ok_or_else(|| {
+                let apptainer = ptb_sandbox::find_program("apptainer").ok_or_else(|| {
                     RunError::Setup("`apptainer` is not on PATH; install it or use --sandbox bwrap".into())
                 })?;
                 sandbox.apptainer_command(&apptainer, argv)
@@ -535,11 +524,7 @@ impl PhaseCtx<'_> {
                 config,
             )
         };
-        for name in &self.harness.eval_env {
-            if let Ok(value) = std::env::var(name) {
-                sandbox.env.push((name.clone(), value));
-            }
-        }
+        sandbox.env.extend(host_env(&self.harness.eval_env));
         let mut argv: Vec<OsString> =
             vec![exe.into(), "--data-dir".into(), data.into(), "--results-dir".into(), out_arg.clone().into()];
         if let Some(config) = config {
@@ -626,6 +611,11 @@ impl PhaseCtx<'_> {
     }
 }
 
+/// The named variables of the harness's environment that are set, with their values.
+fn host_env(names: &[String]) -> impl Iterator<Item = (String, String)> + '_ {
+    names.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+}
+
 /// The agent's home as the sandbox shows it.
 fn sandbox_home(backend: Backend, scratch: &Scratch) -> String {
     if backend == Backend::None { scratch.home.display().to_string() } else { SANDBOX_HOME.into() }
@@ -694,9 +684,4 @@ fn chown_tree(dir: &Path, uid: u32) -> Result<(), RunError> {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }

@@ -173,12 +173,7 @@ pub struct Bubblewrap {
 impl Bubblewrap {
     /// Finds `bwrap` on `PATH`.
     pub fn find() -> Result<Self, SandboxError> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("bwrap"))
-            .find(|p| is_executable(p))
-            .ok_or_else(|| SandboxError::BwrapMissing(" on PATH".into()))
-            .and_then(Self::at)
+        find_program("bwrap").ok_or_else(|| SandboxError::BwrapMissing(" on PATH".into())).and_then(Self::at)
     }
 
     /// Uses the `bwrap` binary at `path`.
@@ -377,24 +372,37 @@ fn capture(
     let (used, overflow) = (Arc::clone(used), Arc::clone(overflow));
     std::thread::spawn(move || {
         let mut kept = Vec::new();
-        let Some(mut pipe) = pipe else { return kept };
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            let before = used.fetch_add(n, Ordering::Relaxed);
+        let Some(pipe) = pipe else { return kept };
+        for_each_chunk(pipe, |chunk| {
+            let before = used.fetch_add(chunk.len(), Ordering::Relaxed);
             let room = limit.saturating_sub(before);
-            kept.extend_from_slice(&buf[..n.min(room)]);
-            if n > room {
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if chunk.len() > room {
                 overflow.store(true, Ordering::Relaxed);
             }
-        }
+        });
         kept
     })
+}
+
+/// The first executable file named `program` in a directory of `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| is_executable(p))
+}
+
+/// Calls `each` with every chunk read from `pipe` until its end (or a read error), retrying reads
+/// interrupted by a signal.
+pub(crate) fn for_each_chunk(mut pipe: impl Read, mut each: impl FnMut(&[u8])) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => each(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -15,5 +15,7 @@ pub mod exec;
 pub mod supervise;
 
 pub use agent::{Backend, Mount, SANDBOX_HOME, SandboxSpec};
-pub use exec::{Bubblewrap, ExecOutcome, ExecSpec, Limits, SandboxError, Termination, WORK_DIR, fresh_id};
+pub use exec::{
+    Bubblewrap, ExecOutcome, ExecSpec, Limits, SandboxError, Termination, WORK_DIR, find_program, fresh_id,
+};
 pub use supervise::{End, Supervised, SupervisedOutcome, supervise};

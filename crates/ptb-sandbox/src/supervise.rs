@@ -159,15 +159,18 @@ pub fn supervise(spec: &Supervised) -> Result<SupervisedOutcome, SuperviseError>
             break status;
         }
         let now = Instant::now();
+        // One walk of the watched dirs serves both the disk check and the monitor line.
+        let disk_due = stopping.is_none() && now >= next_disk && now < deadline;
+        let monitor_due = now >= next_monitor;
+        let bytes = ((disk_due && spec.disk_cap.is_some()) || monitor_due).then(|| watched_bytes(spec));
         if stopping.is_none() {
             let mut reason = (now >= deadline).then_some(End::TimeLimit);
-            if reason.is_none() && now >= next_disk {
+            if disk_due {
                 next_disk = now + spec.disk_every;
-                if let Some(cap) = spec.disk_cap {
-                    let bytes = spec.watch_dirs.iter().map(|d| dir_size(d)).sum();
-                    if bytes > cap {
-                        reason = Some(End::DiskCap { bytes });
-                    }
+                if let (Some(cap), Some(bytes)) = (spec.disk_cap, bytes)
+                    && bytes > cap
+                {
+                    reason = Some(End::DiskCap { bytes });
                 }
             }
             if let Some(reason) = reason {
@@ -180,10 +183,9 @@ pub fn supervise(spec: &Supervised) -> Result<SupervisedOutcome, SuperviseError>
             let _ = kill(Pid::from_raw(child_pid), Signal::SIGKILL);
             signal_run(spec.uid, child_pid, Signal::SIGKILL);
         }
-        if now >= next_monitor {
+        if let Some(bytes) = bytes.filter(|_| monitor_due) {
             next_monitor = now + spec.monitor_every;
-            let line = monitor_line(started, spec);
-            let _ = writeln!(monitor, "{line}");
+            let _ = writeln!(monitor, "{}", monitor_line(started, spec, bytes));
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -204,15 +206,13 @@ pub fn supervise(spec: &Supervised) -> Result<SupervisedOutcome, SuperviseError>
             (None, None) => End::Signaled { signal: 0 },
         },
     };
-    let _ = writeln!(monitor, "{}", monitor_line(started, spec));
+    let _ = writeln!(monitor, "{}", monitor_line(started, spec, watched_bytes(spec)));
     Ok(SupervisedOutcome { end, elapsed_s: started.elapsed().as_secs_f64(), leftovers_killed })
 }
 
 /// Copies a pipe into the trace, each line prefixed with `[YYYY-MM-DDTHH:MM:SSZ] ` (the original's
 /// format) and written as soon as it is complete.
-fn copy_timestamped(mut pipe: Box<dyn Read + Send>, trace: &Mutex<File>) {
-    let mut pending: Vec<u8> = Vec::new();
-    let mut buf = vec![0u8; 16 << 10];
+fn copy_timestamped(pipe: Box<dyn Read + Send>, trace: &Mutex<File>) {
     let flush = |line: &[u8]| {
         let stamp = chrono::Utc::now().format("[%Y-%m-%dT%H:%M:%SZ] ").to_string();
         let mut out = Vec::with_capacity(stamp.len() + line.len() + 1);
@@ -225,19 +225,14 @@ fn copy_timestamped(mut pipe: Box<dyn Read + Send>, trace: &Mutex<File>) {
             let _ = file.write_all(&out);
         }
     };
-    loop {
-        let n = match pipe.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        pending.extend_from_slice(&buf[..n]);
+    let mut pending: Vec<u8> = Vec::new();
+    crate::exec::for_each_chunk(pipe, |chunk| {
+        pending.extend_from_slice(chunk);
         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
             flush(&line);
         }
-    }
+    });
     if !pending.is_empty() {
         flush(&pending);
     }
@@ -323,9 +318,14 @@ pub fn dir_size(dir: &Path) -> u64 {
     total
 }
 
+/// Bytes in all the watched directories together.
+fn watched_bytes(spec: &Supervised) -> u64 {
+    spec.watch_dirs.iter().map(|d| dir_size(d)).sum()
+}
+
 /// One monitor sample: time, load, host memory, the run's processes and memory, the watched
-/// directory's size, and the GPUs when `nvidia-smi` is there.
-fn monitor_line(started: Instant, spec: &Supervised) -> String {
+/// directories' size (`workspace_bytes`), and the GPUs when `nvidia-smi` is there.
+fn monitor_line(started: Instant, spec: &Supervised, workspace_bytes: u64) -> String {
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()));
@@ -354,7 +354,7 @@ fn monitor_line(started: Instant, spec: &Supervised) -> String {
         "host_mem_used_mib": mem_used_mib,
         "run_processes": processes,
         "run_rss_mib": rss_mib,
-        "workspace_bytes": spec.watch_dirs.iter().map(|d| dir_size(d)).sum::<u64>(),
+        "workspace_bytes": workspace_bytes,
         "gpus": gpu_sample(),
     });
     line.to_string()

@@ -87,12 +87,11 @@ pub fn chosen(ctx: &Ctx, choice: EngineChoice) -> bool {
     match choice {
         EngineChoice::Embedded => true,
         EngineChoice::Launch => false,
-        EngineChoice::Auto => ctx.config.engine.command.is_none() && !(on_path("vllm") && on_path("nvidia-smi")),
+        EngineChoice::Auto => {
+            let on_path = |program| ptb_sandbox::find_program(program).is_some();
+            ctx.config.engine.command.is_none() && !(on_path("vllm") && on_path("nvidia-smi"))
+        }
     }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// The embedded engine for evaluating `model`: a model directory gets the pinned template of its
