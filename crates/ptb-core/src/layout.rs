@@ -1,6 +1,6 @@
 //! The results layout the original defined and every tool reads: `results/<method>/<run dir>/`, the run
-//! dir named `<benchmark>_<org>_<model>_<run-id>` ([`RunName`]), and the model id a local path is
-//! recorded under ([`model_id_of_path`]).
+//! dir named `<benchmark>_<org>_<model>_<run-id>` ([`RunName`]), the model id a local path is
+//! recorded under ([`model_id_of_path`]) and the format of `time_taken.txt` ([`time_taken_text`]).
 
 use std::path::Path;
 
@@ -34,6 +34,11 @@ impl RunName {
         let safe: String = model_id.chars().map(|c| if "/:[]".contains(c) { '_' } else { c }).collect();
         format!("{benchmark}_{safe}_{run_id}")
     }
+}
+
+/// The content of a run's `time_taken.txt`: `HH:MM:SS` and a newline, as the original writes it.
+pub fn time_taken_text(seconds: u64) -> String {
+    format!("{:02}:{:02}:{:02}\n", seconds / 3600, seconds / 60 % 60, seconds % 60)
 }
 
 /// The id a model path is recorded under: `org/name` inside a Hugging Face cache
@@ -75,6 +80,12 @@ mod tests {
         assert!(RunName::parse("gsm8k-20260101T000000Z").is_none());
         assert!(RunName::parse("a_b_c").is_none());
         assert_eq!(RunName::dir_name("gsm8k", "google/gemma-3-4b-pt", "5"), "gsm8k_google_gemma-3-4b-pt_5");
+    }
+
+    #[test]
+    fn time_taken_is_zero_padded_hours_minutes_seconds() {
+        assert_eq!(time_taken_text(5), "00:00:05\n");
+        assert_eq!(time_taken_text(36 * 3600 + 61), "36:01:01\n");
     }
 
     #[test]

@@ -232,8 +232,7 @@ impl PhaseCtx<'_> {
             AgentSpec::Reference => self.solve_reference(&scratch, &trace)?,
             AgentSpec::Command { command } => self.solve_command(&scratch, &trace, &command)?,
         };
-        let secs = started.elapsed().as_secs();
-        let time_taken = format!("{:02}:{:02}:{:02}\n", secs / 3600, secs / 60 % 60, secs % 60);
+        let time_taken = ptb_core::layout::time_taken_text(started.elapsed().as_secs());
         let path = self.run_dir.join("time_taken.txt");
         ptb_core::fsutil::atomic_write(&path, time_taken.as_bytes()).map_err(|e| RunError::io(&path, e))?;
         if !matches!(outcome.end, End::Exited { code: 0 }) {

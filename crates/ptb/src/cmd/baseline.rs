@@ -4,7 +4,7 @@
 //! `<results>/<method>/<benchmark>_<org>_<model>_<run-id>/`, beside the original's record files (spec
 //! §11): `model.txt` (id, then path), `eval.txt` (benchmark, then prompting, items and engine),
 //! `timestamp.txt` (UTC start), `final_eval.txt` (score or error, then `Time taken (seconds): N`) and,
-//! after a success, `time_taken.txt` (`H:MM:SS`).
+//! after a success, `time_taken.txt` (`HH:MM:SS`).
 //!
 //! Base and instruct models zero-shot go to the aggregation's `baseline_method` (`baseline_zeroshot`),
 //! base models few-shot to its `fewshot_method` (`baseline_fewshot`). The run id is the command's UTC
@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use clap::CommandFactory as _;
+use ptb_core::layout::RunName;
 use ptb_data::HubCache;
-use ptb_report::store::{RunName, format_hms};
 use serde::Serialize;
 
 use crate::cli::{BaselineArgs, BaselineKind, EvalArgs};
@@ -157,7 +157,7 @@ async fn evaluate(ctx: &Ctx, args: &BaselineArgs, model: &Model, benchmark: &str
     };
     record(dir, "final_eval.txt", &format!("{outcome}\nTime taken (seconds): {seconds}\n"))?;
     let (accuracy, _) = result?;
-    record(dir, "time_taken.txt", &format!("{}\n", format_hms(seconds)))?;
+    record(dir, "time_taken.txt", &ptb_core::layout::time_taken_text(seconds))?;
     Ok(accuracy)
 }
 
