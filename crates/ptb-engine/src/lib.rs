@@ -15,6 +15,7 @@ mod bench;
 pub mod config;
 mod engine;
 mod error;
+mod kv;
 mod loader;
 pub mod model;
 mod serve;

@@ -2,10 +2,12 @@
 //! every sequence owns its KV cache ([`SeqCache`]), linear layers run on all sequences of a step at
 //! once, and attention runs per sequence at that sequence's own position.
 
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
 use crate::config::{Family, ModelConfig, RopeSpec};
 use crate::error::Result;
+use crate::kv::LayerKv;
 use crate::weights::{LinearWeight, Weights};
 
 /// A linear layer: dense or quantized weight (see [`LinearWeight`]), optional bias.
@@ -28,11 +30,42 @@ impl Linear {
             (Some(d), true) => d.forward(x)?,
             _ => self.w.prompt.forward(x)?,
         };
+        self.add_bias(y)
+    }
+
+    fn add_bias(&self, y: Tensor) -> Result<Tensor> {
         Ok(match &self.b {
             Some(b) => y.broadcast_add(b)?,
             None => y,
         })
     }
+}
+
+/// Decode-step projections of several layers sharing one input (Q/K/V, gate/up): with quantized
+/// decode weights the input is padded and quantized once and all products run in one parallel region
+/// (candle's fused kernel); otherwise each layer runs on its own. The same path is taken whatever
+/// the batch size, and each row is computed independently, so batching does not change results.
+fn decode_shared_input<const N: usize>(layers: [&Linear; N], x: &Tensor) -> Result<[Tensor; N]> {
+    let pad = layers[0].w.decode_pad;
+    let quantized: Option<Vec<&QTensor>> = layers
+        .iter()
+        .map(|l| match &l.w.decode {
+            Some(QMatMul::QTensor(q)) if l.w.decode_pad == pad => Some(q.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let fused = match quantized {
+        Some(qs) => {
+            let padded = if pad > 0 { x.pad_with_zeros(2, 0, pad)? } else { x.contiguous()? };
+            QTensor::gemv_fused_shared_lhs(&qs, &padded)?
+        }
+        None => None,
+    };
+    let outs: Vec<Tensor> = match fused {
+        Some(ys) => ys.into_iter().zip(layers).map(|(y, l)| l.add_bias(y)).collect::<Result<_>>()?,
+        None => layers.iter().map(|l| l.forward(x, true)).collect::<Result<_>>()?,
+    };
+    Ok(outs.try_into().unwrap_or_else(|_| unreachable!("one output per layer")))
 }
 
 /// RMSNorm; Gemma's `(1 + w)` weight is folded in at load time.
@@ -74,9 +107,9 @@ struct Layer {
     window: Option<usize>,
 }
 
-/// The KV cache of one sequence: per layer, keys and values of shape `[1, kv_heads, len, head_dim]`.
+/// The KV cache of one sequence, one [`LayerKv`] per layer, kept in host memory.
 pub struct SeqCache {
-    layers: Vec<candle_nn::kv_cache::KvCache>,
+    layers: Vec<LayerKv>,
     len: usize,
 }
 
@@ -92,6 +125,16 @@ impl SeqCache {
     }
 }
 
+/// The elements of `t` as host f32, in row-major order.
+fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?)
+}
+
+/// A `[B, kv_heads, T, head_dim]` tensor as host floats in position-major order `[B, T, kv_heads * head_dim]`.
+fn position_major(t: &Tensor) -> Result<Vec<f32>> {
+    host_f32(&t.transpose(1, 2)?)
+}
+
 /// The loaded transformer.
 pub struct Transformer {
     cfg: ModelConfig,
@@ -100,6 +143,9 @@ pub struct Transformer {
     layers: Vec<Layer>,
     norm: Norm,
     lm_head: Linear,
+    /// Keep KV caches in bfloat16: set when decode steps use quantized weights, whose error is
+    /// larger; checkpoints run in f32 keep f32 caches.
+    bf16_kv: bool,
     device: Device,
 }
 
@@ -150,7 +196,8 @@ impl Transformer {
         }
         let norm = Norm::load(w, &format!("{prefix}norm"), h, &cfg)?;
         let embed_scale = gemma.then(|| (h as f64).sqrt());
-        Ok(Self { embed, embed_scale, layers, norm, lm_head, device: w.device().clone(), cfg })
+        let bf16_kv = lm_head.w.decode.is_some();
+        Ok(Self { embed, embed_scale, layers, norm, lm_head, bf16_kv, device: w.device().clone(), cfg })
     }
 
     /// The normalised configuration.
@@ -160,7 +207,8 @@ impl Transformer {
 
     /// A fresh, empty cache for one sequence.
     pub fn new_cache(&self) -> SeqCache {
-        SeqCache { layers: (0..self.layers.len()).map(|_| candle_nn::kv_cache::KvCache::new(2, 64)).collect(), len: 0 }
+        let kvd = self.cfg.num_kv_heads * self.cfg.head_dim;
+        SeqCache { layers: (0..self.layers.len()).map(|_| LayerKv::new(kvd, self.bf16_kv)).collect(), len: 0 }
     }
 
     /// Runs `tokens` (`B` sequences of the same length `T`) through the model, extending each
@@ -182,17 +230,23 @@ impl Transformer {
         for (li, layer) in self.layers.iter().enumerate() {
             let residual = &x;
             let hn = layer.input_norm.forward(&x)?;
-            let q = layer.q.forward(&hn, decode)?;
-            let k = layer.k.forward(&hn, decode)?;
-            let v = layer.v.forward(&hn, decode)?;
+            let [q, k, v] = if decode {
+                decode_shared_input([&layer.q, &layer.k, &layer.v], &hn)?
+            } else {
+                [layer.q.forward(&hn, false)?, layer.k.forward(&hn, false)?, layer.v.forward(&hn, false)?]
+            };
             let (q, k, v) = self.heads(layer, &q, &k, &v, &starts)?;
-            let mut outs = Vec::with_capacity(b);
-            for (bi, cache) in caches.iter_mut().enumerate() {
-                let (q, k, v) = (q.narrow(0, bi, 1)?, k.narrow(0, bi, 1)?, v.narrow(0, bi, 1)?);
-                outs.push(self.attention(layer, &q, &k, &v, &mut cache.layers[li], starts[bi])?);
-            }
-            let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
-            let attn = attn.transpose(1, 2)?.reshape((b, t, self.cfg.num_heads * self.cfg.head_dim))?;
+            let attn = if decode {
+                self.decode_attention(layer, li, &q, &k, &v, caches)?
+            } else {
+                let mut outs = Vec::with_capacity(b);
+                for (bi, cache) in caches.iter_mut().enumerate() {
+                    let (q, k, v) = (q.narrow(0, bi, 1)?, k.narrow(0, bi, 1)?, v.narrow(0, bi, 1)?);
+                    outs.push(self.prompt_attention(layer, &q, &k, &v, &mut cache.layers[li], starts[bi])?);
+                }
+                let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
+                attn.transpose(1, 2)?.reshape((b, t, self.cfg.num_heads * self.cfg.head_dim))?
+            };
             let mut attn = layer.o.forward(&attn, decode)?;
             let h2 = match &layer.pre_ff_norm {
                 Some(pre) => {
@@ -220,9 +274,13 @@ impl Transformer {
     }
 
     fn mlp(&self, layer: &Layer, x: &Tensor, decode: bool) -> Result<Tensor> {
-        let g = layer.gate.forward(x, decode)?;
+        let [g, u] = if decode {
+            decode_shared_input([&layer.gate, &layer.up], x)?
+        } else {
+            [layer.gate.forward(x, false)?, layer.up.forward(x, false)?]
+        };
         let g = if self.cfg.family == Family::Gemma3 { g.gelu()? } else { candle_nn::ops::silu(&g)? };
-        layer.down.forward(&(g * layer.up.forward(x, decode)?)?, decode)
+        layer.down.forward(&(g * u)?, decode)
     }
 
     /// Splits the projections `[B, T, heads*head_dim]` of all sequences into heads `[B, heads, T,
@@ -260,37 +318,40 @@ impl Transformer {
         Ok((q, k, v))
     }
 
-    /// Attention of one sequence: `q`, `k`, `v` are `[1, heads, T, head_dim]` (from [`Self::heads`]),
-    /// `start` the position of the first of the `T` new tokens. Returns `[1, heads, T, head_dim]`.
-    fn attention(
+    /// Attention of one sequence over a prompt chunk: `q`, `k`, `v` are `[1, heads, T, head_dim]`
+    /// (from [`Self::heads`]), `start` the position of the first of the `T` new tokens. Appends the
+    /// chunk's keys and values to `cache`; returns `[1, heads, T, head_dim]`.
+    fn prompt_attention(
         &self,
         layer: &Layer,
         q: &Tensor,
         k: &Tensor,
         v: &Tensor,
-        cache: &mut candle_nn::kv_cache::KvCache,
+        cache: &mut LayerKv,
         start: usize,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let (t, hd) = (q.dim(2)?, cfg.head_dim);
-        let (mut k, mut v) = cache.append(k, v)?;
+        let (t, hd, kv_heads) = (q.dim(2)?, cfg.head_dim, cfg.num_kv_heads);
+        let kvd = kv_heads * hd;
+        let (new_k, new_v) = (position_major(k)?, position_major(v)?);
+        for (key, value) in new_k.chunks_exact(kvd).zip(new_v.chunks_exact(kvd)) {
+            cache.push(key, value);
+        }
         let total = start + t;
         // Keys before `first` are outside every query's window.
         let first = match layer.window {
             Some(w) if start + 1 > w => start + 1 - w,
             _ => 0,
         };
-        if first > 0 {
-            k = k.narrow(2, first, total - first)?;
-            v = v.narrow(2, first, total - first)?;
-        }
+        let keys = total - first;
+        let dtype = q.dtype();
+        let k = Tensor::from_vec(cache.keys_head_major(first, hd), (kv_heads, keys, hd), &self.device)?;
+        let v = Tensor::from_vec(cache.values_position_major(first), (keys, kv_heads, hd), &self.device)?;
+        let (k, v) = (k.to_dtype(dtype)?, v.transpose(0, 1)?.contiguous()?.to_dtype(dtype)?);
         // Grouped-query attention without copying keys and values per query head: the `n_rep`
         // query heads sharing a key/value head are stacked as `n_rep * T` rows of one matmul.
-        let (kv_heads, n_rep) = (cfg.num_kv_heads, cfg.num_heads / cfg.num_kv_heads);
-        let keys = total - first;
+        let n_rep = cfg.num_heads / kv_heads;
         let q = (q.reshape((kv_heads, n_rep * t, hd))? * cfg.attn_scale)?;
-        let k = k.squeeze(0)?.contiguous()?;
-        let v = v.squeeze(0)?.contiguous()?;
         let mut att = q.matmul(&k.t()?)?;
         if t > 1 {
             let mask = self.mask(start, t, first, total, layer.window)?;
@@ -299,6 +360,48 @@ impl Transformer {
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         Ok(att.matmul(&v)?.reshape((1, cfg.num_heads, t, hd))?)
+    }
+
+    /// Attention of a decode step: one new token per sequence. `q` is `[B, heads, 1, head_dim]`, `k`
+    /// and `v` `[B, kv_heads, 1, head_dim]`; each sequence's new key and value join its cache of layer
+    /// `li` and its queries attend to that cache in place. The `B * kv_heads` (sequence, key/value
+    /// head) pairs are shared out over candle's CPU worker threads; each pair is computed the same way
+    /// whatever the batch, so a sequence's result does not depend on its companions. Returns
+    /// `[B, 1, heads * head_dim]`.
+    fn decode_attention(
+        &self,
+        layer: &Layer,
+        li: usize,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        caches: &mut [&mut SeqCache],
+    ) -> Result<Tensor> {
+        let cfg = &self.cfg;
+        let (b, hd, kv_heads) = (caches.len(), cfg.head_dim, cfg.num_kv_heads);
+        let (kvd, qd, n_rep) = (kv_heads * hd, cfg.num_heads * hd, cfg.num_heads / kv_heads);
+        let (q, k, v) = (host_f32(q)?, position_major(k)?, position_major(v)?);
+        for (bi, cache) in caches.iter_mut().enumerate() {
+            cache.layers[li].push(&k[bi * kvd..(bi + 1) * kvd], &v[bi * kvd..(bi + 1) * kvd]);
+        }
+        let mut out = vec![0f32; b * qd];
+        {
+            // One unit per (sequence, key/value head): its `n_rep` query heads' outputs are adjacent.
+            let units: Vec<std::sync::Mutex<&mut [f32]>> =
+                out.chunks_mut(n_rep * hd).map(std::sync::Mutex::new).collect();
+            let kvs: Vec<&LayerKv> = caches.iter().map(|c| &c.layers[li]).collect();
+            let pool = candle_core::utils::barrier_pool();
+            let threads = pool.n_workers() + 1;
+            pool.execute(|tid| {
+                for (u, slot) in units.iter().enumerate().skip(tid).step_by(threads) {
+                    let (bi, g) = (u / kv_heads, u % kv_heads);
+                    let mut dst = slot.lock().unwrap_or_else(|p| p.into_inner());
+                    let queries = &q[bi * qd + g * n_rep * hd..][..n_rep * hd];
+                    kvs[bi].attend(g, hd, layer.window, cfg.attn_scale as f32, queries, &mut dst);
+                }
+            });
+        }
+        Ok(Tensor::from_vec(out, (b, 1, qd), &self.device)?.to_dtype(self.embed.dtype())?)
     }
 
     /// Additive causal (and sliding-window) mask `[T, keys]` for queries at `start..start+T` over keys
