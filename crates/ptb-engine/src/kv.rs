@@ -236,26 +236,33 @@ fn attend_lanes<T: Element>(kv: &Buffer<T>, q: &Query, out: &mut [f32]) {
     }
 }
 
-/// In-place softmax; the exponentials and the sum run in [`KEY_BLOCK`] independent lanes so they
-/// vectorise.
+/// In-place softmax, vectorised: the maximum and the sum in [`KEY_BLOCK`] lanes (see [`fold_lanes`]),
+/// the exponentials branch-free.
 #[inline(always)]
 fn softmax(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x));
+    let max = fold_lanes(row, f32::NEG_INFINITY, f32::max);
     for x in row.iter_mut() {
         *x = exp(*x - max);
     }
-    let mut lanes = [0f32; KEY_BLOCK];
-    let chunks = row.chunks_exact(KEY_BLOCK);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for i in 0..KEY_BLOCK {
-            lanes[i] += c[i];
-        }
-    }
-    let inv = 1.0 / (lanes.iter().sum::<f32>() + tail);
+    let inv = 1.0 / fold_lanes(row, 0.0, |a, x| a + x);
     for x in row.iter_mut() {
         *x *= inv;
     }
+}
+
+/// Folds `row` with `f` in [`KEY_BLOCK`] independent lanes, so the compiler can vectorise it, then
+/// folds the tail and the lanes in a fixed order.
+#[inline(always)]
+fn fold_lanes(row: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; KEY_BLOCK];
+    let chunks = row.chunks_exact(KEY_BLOCK);
+    let tail = chunks.remainder().iter().fold(init, |a, x| f(a, *x));
+    for c in chunks {
+        for i in 0..KEY_BLOCK {
+            lanes[i] = f(lanes[i], c[i]);
+        }
+    }
+    lanes.iter().fold(tail, |a, x| f(a, *x))
 }
 
 /// `e^x` for `x <= 0` (softmax inputs): Cephes' range reduction and degree-5 polynomial, branch-free

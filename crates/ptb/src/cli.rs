@@ -391,7 +391,7 @@ pub enum BenchCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Embedded engine speed: prompt and generated tokens/s, one stream and 8 concurrent streams.
+    /// Embedded engine speed: prompt and generated tokens/s, one stream and 8 concurrent streams (median of rounds).
     Engine {
         /// A model directory or .gguf file [default: the demo model].
         #[arg(long, value_name = "PATH")]
@@ -402,5 +402,8 @@ pub enum BenchCommand {
         /// Tokens generated per stream.
         #[arg(long, default_value_t = 64)]
         gen_tokens: usize,
+        /// Rounds over 1 and 8 streams, alternating; each reports its median round.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+        rounds: u16,
     },
 }

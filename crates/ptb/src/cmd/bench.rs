@@ -18,8 +18,8 @@ const FIXED_COMPLETION: &str =
 pub async fn run(ctx: &Ctx, command: BenchCommand) -> anyhow::Result<()> {
     let (concurrency, limit) = match command {
         BenchCommand::Eval { concurrency, limit } => (concurrency, limit),
-        BenchCommand::Engine { model, prompt_tokens, gen_tokens } => {
-            return super::embedded::bench(ctx, model, prompt_tokens, gen_tokens).await;
+        BenchCommand::Engine { model, prompt_tokens, gen_tokens, rounds } => {
+            return super::embedded::bench(ctx, model, prompt_tokens, gen_tokens, rounds).await;
         }
     };
     let server = FixedServer::start(FixedServerConfig::new(FIXED_COMPLETION)).await?;

@@ -50,19 +50,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// `ptb bench engine`.
-pub async fn bench(ctx: &Ctx, model: Option<PathBuf>, prompt_tokens: usize, gen_tokens: usize) -> anyhow::Result<()> {
+pub async fn bench(
+    ctx: &Ctx,
+    model: Option<PathBuf>,
+    prompt_tokens: usize,
+    gen_tokens: usize,
+    rounds: u16,
+) -> anyhow::Result<()> {
     let model = demo_model(model.as_deref())?;
     let mut opts = ptb_engine::BenchOptions::new(&model);
     opts.prompt_tokens = prompt_tokens;
     opts.gen_tokens = gen_tokens;
+    opts.rounds = rounds.into();
     let report = ptb_engine::bench(&opts).await?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     println!(
-        "{} (loaded in {:.2} s; {} prompt tokens, {} generated per stream)",
-        report.model, report.load_s, report.prompt_tokens, report.gen_tokens
+        "{} (loaded in {:.2} s; {} prompt tokens, {} generated per stream; median of {} rounds)",
+        report.model, report.load_s, report.prompt_tokens, report.gen_tokens, report.rounds
     );
     let rows = report
         .rows
@@ -73,11 +80,13 @@ pub async fn bench(ctx: &Ctx, model: Option<PathBuf>, prompt_tokens: usize, gen_
                 format!("{:.1}", r.prompt_tokens_per_s),
                 format!("{:.1}", r.gen_tokens_per_s),
                 format!("{:.1}", r.gen_tokens_per_s_per_stream),
-                format!("{:.2}", r.wall_s),
+                format!("{:.1}-{:.1}", r.gen_tokens_per_s_min, r.gen_tokens_per_s_max),
+                format!("{:.2}x", r.speedup),
             ]
         })
         .collect();
-    print_table(false, &["streams", "prompt_tok_per_s", "gen_tok_per_s", "gen_tok_per_s_per_stream", "wall_s"], rows);
+    let header = ["streams", "prompt_tok_per_s", "gen_tok_per_s", "gen_tok_per_s_per_stream", "gen_range", "speedup"];
+    print_table(false, &header, rows);
     Ok(())
 }
 
