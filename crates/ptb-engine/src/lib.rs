@@ -10,6 +10,8 @@
 //! (OpenAI-compatible HTTP) and [`bench()`] (throughput measurement). Nothing from a model directory
 //! is ever executed: no pickles, no remote code.
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
 pub mod batch;
 mod bench;
 pub mod config;

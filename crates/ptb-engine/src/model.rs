@@ -8,7 +8,7 @@ use candle_core::{Device, Module, Tensor};
 use crate::config::{Family, ModelConfig, RopeSpec};
 use crate::error::Result;
 use crate::kv::LayerKv;
-use crate::weights::{LinearWeight, Weights};
+use crate::weights::{Int8Weight, LinearWeight, Weights};
 
 /// A linear layer: dense or quantized weight (see [`LinearWeight`]), optional bias.
 struct Linear {
@@ -23,14 +23,10 @@ impl Linear {
         Ok(Self { w: weight, b })
     }
 
-    /// `x @ w^T + b`; `decode` selects the decode form of the weight (one new token per sequence).
-    fn forward(&self, x: &Tensor, decode: bool) -> Result<Tensor> {
-        let y = match (&self.w.decode, decode) {
-            (Some(d), true) if self.w.decode_pad > 0 => d.forward(&x.pad_with_zeros(2, 0, self.w.decode_pad)?)?,
-            (Some(d), true) => d.forward(x)?,
-            _ => self.w.prompt.forward(x)?,
-        };
-        self.add_bias(y)
+    /// `x @ w^T + b`, with the int8 form of the weight when `int8` is set and the layer has one.
+    fn forward(&self, x: &Tensor, int8: bool) -> Result<Tensor> {
+        let [y] = project([self], x, int8)?;
+        Ok(y)
     }
 
     fn add_bias(&self, y: Tensor) -> Result<Tensor> {
@@ -41,31 +37,54 @@ impl Linear {
     }
 }
 
-/// Decode-step projections of several layers sharing one input (Q/K/V, gate/up): with quantized
-/// decode weights the input is padded and quantized once and all products run in one parallel region
-/// (candle's fused kernel); otherwise each layer runs on its own. The same path is taken whatever
-/// the batch size, and each row is computed independently, so batching does not change results.
-fn decode_shared_input<const N: usize>(layers: [&Linear; N], x: &Tensor) -> Result<[Tensor; N]> {
-    let pad = layers[0].w.decode_pad;
-    let quantized: Option<Vec<&QTensor>> = layers
+/// `x @ w^T + b` of layers sharing one input `x` (`[B, T, in]`): one layer, or Q/K/V, or gate/up.
+/// With `int8` and int8 forms (AMX or candle's Q8_0) the input is quantized once and all products
+/// run in one parallel region; otherwise each layer runs its prompt form. Each row is computed
+/// independently of the others, so batching does not change results.
+fn project<const N: usize>(layers: [&Linear; N], x: &Tensor, int8: bool) -> Result<[Tensor; N]> {
+    let forms: Vec<&Int8Weight> = layers.iter().filter_map(|l| l.w.int8.as_ref()).collect();
+    let ys = if int8 && forms.len() == N {
+        int8_products(&forms, x)?
+    } else {
+        layers.iter().map(|l| Ok(l.w.prompt.forward(x)?)).collect::<Result<_>>()?
+    };
+    let outs: Vec<Tensor> = ys.into_iter().zip(layers).map(|(y, l)| l.add_bias(y)).collect::<Result<_>>()?;
+    Ok(outs.try_into().unwrap_or_else(|_| unreachable!("one output per layer")))
+}
+
+/// `x @ w^T` for int8 forms sharing the input `x` (so sharing its inner dimension and padding);
+/// one loader builds all forms of a model, so they are all of one kind.
+fn int8_products(forms: &[&Int8Weight], x: &Tensor) -> Result<Vec<Tensor>> {
+    let mut q8 = Vec::with_capacity(forms.len());
+    #[cfg(target_arch = "x86_64")]
+    let mut amx = Vec::with_capacity(forms.len());
+    for f in forms {
+        match f {
+            #[cfg(target_arch = "x86_64")]
+            Int8Weight::Amx(m) => amx.push(m),
+            Int8Weight::Q8 { w, pad } => q8.push((w, *pad)),
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if !amx.is_empty() {
+        let (b, t, k) = x.dims3()?;
+        let rows = crate::amx::Rows::quantize(&host_f32(x)?, b * t, k);
+        let ys = crate::amx::matmul(&amx, &rows).into_iter().zip(amx);
+        return ys.map(|(y, m)| Ok(Tensor::from_vec(y, (b, t, m.n()), x.device())?)).collect();
+    }
+    let pad = q8.first().map_or(0, |(_, pad)| *pad);
+    let x = if pad > 0 { x.pad_with_zeros(2, 0, pad)? } else { x.contiguous()? };
+    let quantized: Option<Vec<&QTensor>> = q8
         .iter()
-        .map(|l| match &l.w.decode {
-            Some(QMatMul::QTensor(q)) if l.w.decode_pad == pad => Some(q.as_ref()),
+        .map(|(w, _)| match w {
+            QMatMul::QTensor(q) => Some(q.as_ref()),
             _ => None,
         })
         .collect();
-    let fused = match quantized {
-        Some(qs) => {
-            let padded = if pad > 0 { x.pad_with_zeros(2, 0, pad)? } else { x.contiguous()? };
-            QTensor::gemv_fused_shared_lhs(&qs, &padded)?
-        }
-        None => None,
-    };
-    let outs: Vec<Tensor> = match fused {
-        Some(ys) => ys.into_iter().zip(layers).map(|(y, l)| l.add_bias(y)).collect::<Result<_>>()?,
-        None => layers.iter().map(|l| l.forward(x, true)).collect::<Result<_>>()?,
-    };
-    Ok(outs.try_into().unwrap_or_else(|_| unreachable!("one output per layer")))
+    if let Some(ys) = quantized.map(|qs| QTensor::gemv_fused_shared_lhs(&qs, &x)).transpose()?.flatten() {
+        return Ok(ys);
+    }
+    q8.iter().map(|(w, _)| Ok(w.forward(&x)?)).collect()
 }
 
 /// RMSNorm; Gemma's `(1 + w)` weight is folded in at load time.
@@ -143,9 +162,12 @@ pub struct Transformer {
     layers: Vec<Layer>,
     norm: Norm,
     lm_head: Linear,
-    /// Keep KV caches in bfloat16: set when decode steps use quantized weights, whose error is
-    /// larger; checkpoints run in f32 keep f32 caches.
+    /// Keep KV caches in bfloat16: set when decode steps use int8 weights, whose error is larger;
+    /// checkpoints run in f32 keep f32 caches.
     bf16_kv: bool,
+    /// Run prompts through the int8 weights too: set when they are AMX tiles, several times faster
+    /// than f32 GEMM.
+    int8_prompts: bool,
     device: Device,
 }
 
@@ -196,8 +218,10 @@ impl Transformer {
         }
         let norm = Norm::load(w, &format!("{prefix}norm"), h, &cfg)?;
         let embed_scale = gemma.then(|| (h as f64).sqrt());
-        let bf16_kv = lm_head.w.decode.is_some();
-        Ok(Self { embed, embed_scale, layers, norm, lm_head, bf16_kv, device: w.device().clone(), cfg })
+        let bf16_kv = lm_head.w.int8.is_some();
+        let int8_prompts = lm_head.w.int8.as_ref().is_some_and(Int8Weight::is_amx);
+        let device = w.device().clone();
+        Ok(Self { embed, embed_scale, layers, norm, lm_head, bf16_kv, int8_prompts, device, cfg })
     }
 
     /// The normalised configuration.
@@ -224,17 +248,15 @@ impl Transformer {
             x = (x * s)?;
         }
         let starts: Vec<usize> = caches.iter().map(|c| c.len).collect();
-        // A decode step feeds one new token per sequence; it uses the weights' decode form, the
-        // same for every batch size, so a sequence's tokens do not depend on its batch.
+        // A decode step feeds one new token per sequence. It uses the weights' int8 form, the same
+        // for every batch size, so a sequence's tokens do not depend on its batch; prompts use it
+        // too where it is AMX tiles.
         let decode = t == 1;
+        let int8 = decode || self.int8_prompts;
         for (li, layer) in self.layers.iter().enumerate() {
             let residual = &x;
             let hn = layer.input_norm.forward(&x)?;
-            let [q, k, v] = if decode {
-                decode_shared_input([&layer.q, &layer.k, &layer.v], &hn)?
-            } else {
-                [layer.q.forward(&hn, false)?, layer.k.forward(&hn, false)?, layer.v.forward(&hn, false)?]
-            };
+            let [q, k, v] = project([&layer.q, &layer.k, &layer.v], &hn, int8)?;
             let (q, k, v) = self.heads(layer, &q, &k, &v, &starts)?;
             let attn = if decode {
                 self.decode_attention(layer, li, &q, &k, &v, caches)?
@@ -247,18 +269,18 @@ impl Transformer {
                 let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
                 attn.transpose(1, 2)?.reshape((b, t, self.cfg.num_heads * self.cfg.head_dim))?
             };
-            let mut attn = layer.o.forward(&attn, decode)?;
+            let mut attn = layer.o.forward(&attn, int8)?;
             let h2 = match &layer.pre_ff_norm {
                 Some(pre) => {
                     attn = layer.post_attn_norm.forward(&attn)?;
                     let x1 = (residual + attn)?;
-                    let m = self.mlp(layer, &pre.forward(&x1)?, decode)?;
+                    let m = self.mlp(layer, &pre.forward(&x1)?, int8)?;
                     let m = layer.post_ff_norm.as_ref().expect("gemma has both feed-forward norms").forward(&m)?;
                     (x1 + m)?
                 }
                 None => {
                     let x1 = (residual + attn)?;
-                    let m = self.mlp(layer, &layer.post_attn_norm.forward(&x1)?, decode)?;
+                    let m = self.mlp(layer, &layer.post_attn_norm.forward(&x1)?, int8)?;
                     (x1 + m)?
                 }
             };
@@ -269,18 +291,14 @@ impl Transformer {
         }
         let x = if all_positions { x } else { x.narrow(1, t - 1, 1)? };
         let x = self.norm.forward(&x)?;
-        let logits = self.lm_head.forward(&x, decode)?;
+        let logits = self.lm_head.forward(&x, int8)?;
         Ok(if all_positions { logits } else { logits.squeeze(1)? })
     }
 
-    fn mlp(&self, layer: &Layer, x: &Tensor, decode: bool) -> Result<Tensor> {
-        let [g, u] = if decode {
-            decode_shared_input([&layer.gate, &layer.up], x)?
-        } else {
-            [layer.gate.forward(x, false)?, layer.up.forward(x, false)?]
-        };
+    fn mlp(&self, layer: &Layer, x: &Tensor, int8: bool) -> Result<Tensor> {
+        let [g, u] = project([&layer.gate, &layer.up], x, int8)?;
         let g = if self.cfg.family == Family::Gemma3 { g.gelu()? } else { candle_nn::ops::silu(&g)? };
-        layer.down.forward(&(g * u)?, decode)
+        layer.down.forward(&(g * u)?, int8)
     }
 
     /// Splits the projections `[B, T, heads*head_dim]` of all sequences into heads `[B, heads, T,

@@ -19,7 +19,7 @@ pub(crate) trait Weights {
     fn dense(&self, name: &str, shape: &[usize]) -> Result<Tensor>;
     /// A matmul weight `[out, in]`, kept quantized when the file is.
     fn linear(&self, name: &str, shape: &[usize]) -> Result<LinearWeight> {
-        Ok(LinearWeight { prompt: QMatMul::Tensor(self.dense(name, shape)?), decode: None, decode_pad: 0 })
+        Ok(LinearWeight { prompt: QMatMul::Tensor(self.dense(name, shape)?), int8: None })
     }
     /// Whether the tensor exists.
     fn contains(&self, name: &str) -> bool;
@@ -28,17 +28,36 @@ pub(crate) trait Weights {
 }
 
 /// The weight of one linear layer, possibly in two forms: one for prompts (many rows per matmul)
-/// and one for decode steps (one row per sequence), where reading less memory is what counts.
+/// and an int8 one for decode steps (one row per sequence), where reading less memory is what counts.
 pub(crate) struct LinearWeight {
-    /// Used for prompts, and for decode steps when `decode` is `None`.
+    /// Used for prompts (unless `int8` is AMX tiles), and for decode steps when `int8` is `None`.
     pub prompt: QMatMul,
-    /// Used for decode steps (one new token per sequence).
-    pub decode: Option<QMatMul>,
-    /// Zero columns appended to `decode`'s inner dimension (inputs are padded to match).
-    pub decode_pad: usize,
+    /// Used for decode steps, and for prompts too when it is AMX tiles.
+    pub int8: Option<Int8Weight>,
 }
 
-/// Inner-dimension block of the decode weights (candle's k-quant super-block).
+/// The int8 form of a quantized model's weight.
+pub(crate) enum Int8Weight {
+    /// Tiles for Intel AMX, where the CPU has it (see [`crate::amx`]).
+    #[cfg(target_arch = "x86_64")]
+    Amx(crate::amx::Matrix),
+    /// candle's Q8_0 (its AVX512-VNNI and AVX2 kernels); inputs get `pad` zero columns, so the
+    /// inner dimension is whole 256-blocks as those kernels need.
+    Q8 { w: QMatMul, pad: usize },
+}
+
+impl Int8Weight {
+    /// Whether this is AMX tiles, fast enough for prompts as well.
+    pub(crate) fn is_amx(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Self::Amx(_) = self {
+            return true;
+        }
+        false
+    }
+}
+
+/// Inner-dimension block of candle's Q8_0 decode weights (candle's k-quant super-block).
 const DECODE_K_BLOCK: usize = 256;
 
 fn check_shape(path: &Path, name: &str, got: &[usize], want: &[usize]) -> Result<()> {
@@ -242,15 +261,20 @@ impl Weights for GgufWeights {
     fn linear(&self, name: &str, shape: &[usize]) -> Result<LinearWeight> {
         let q = self.qtensor(name, shape)?;
         if !self.dense_linears {
-            return Ok(LinearWeight { prompt: QMatMul::from_qtensor(q)?, decode: None, decode_pad: 0 });
+            return Ok(LinearWeight { prompt: QMatMul::from_qtensor(q)?, int8: None });
         }
         let dense = q.dequantize(&self.device)?;
+        #[cfg(target_arch = "x86_64")]
+        if crate::amx::available() && self.device.is_cpu() {
+            let matrix = crate::amx::Matrix::quantize(&dense.flatten_all()?.to_vec1()?, shape[0], shape[1]);
+            return Ok(LinearWeight { prompt: QMatMul::Tensor(dense), int8: Some(Int8Weight::Amx(matrix)) });
+        }
         // candle's fastest x86 kernels (AVX512-VNNI) need the inner dimension in whole 256-blocks:
-        // zero columns (and zero inputs, see `Linear`) do not change the result.
-        let decode_pad = shape[1].next_multiple_of(DECODE_K_BLOCK) - shape[1];
-        let padded = if decode_pad > 0 { dense.pad_with_zeros(1, 0, decode_pad)? } else { dense.clone() };
-        let decode = Some(QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?);
-        Ok(LinearWeight { prompt: QMatMul::Tensor(dense), decode, decode_pad })
+        // zero columns (and zero inputs, see `model::Linear`) do not change the result.
+        let pad = shape[1].next_multiple_of(DECODE_K_BLOCK) - shape[1];
+        let padded = if pad > 0 { dense.pad_with_zeros(1, 0, pad)? } else { dense.clone() };
+        let w = QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?;
+        Ok(LinearWeight { prompt: QMatMul::Tensor(dense), int8: Some(Int8Weight::Q8 { w, pad }) })
     }
 
     fn contains(&self, name: &str) -> bool {
