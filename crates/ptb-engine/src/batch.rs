@@ -19,8 +19,8 @@
 //! Rows of a batched matmul are reduced independently of the other rows, so a sequence's greedy
 //! tokens do not depend on which other sequences share its steps (asserted by the test
 //! `greedy_is_deterministic_and_independent_of_batching` on the SmolLM2 GGUF). Small GGUF models keep
-//! two forms of each weight (see `weights::LinearWeight`): f32 for prompts, where GEMM is fastest,
-//! and Q8_0 for decode steps, which are memory-bound; a decode step uses Q8_0 whatever its batch.
+//! an int8 form of each weight (see `weights::LinearWeight`) for decode steps, which are
+//! memory-bound; a decode step uses it whatever its batch.
 
 use std::sync::mpsc;
 

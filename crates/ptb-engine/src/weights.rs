@@ -168,15 +168,16 @@ impl Weights for SafetensorsWeights {
 }
 
 /// Models whose weights fit this many bytes as f32 are dequantized at load for prompts (candle's
-/// f32 GEMM is several times faster than its quantized matmul on many rows) and requantized to Q8_0
-/// for decode steps (memory-bound: Q8_0 reads a quarter of f32's bytes, and candle has SIMD dot
-/// products for Q8_0 but not for every GGUF type, e.g. Q4_1).
+/// f32 GEMM is several times faster than its quantized matmul on many rows) and requantized to int8
+/// for decode steps (memory-bound: int8 reads a quarter of f32's bytes, and there are fast int8
+/// kernels, AMX tiles or candle's Q8_0, but not for every GGUF type, e.g. Q4_1). On AMX the int8
+/// form serves prompts too.
 const DENSE_GGUF_BUDGET: usize = 2 << 30;
 
 /// A GGUF file (llama architecture).
 pub(crate) struct GgufWeights {
     path: PathBuf,
-    /// Dequantize matmul weights to f32 for prompts and Q8_0 for decode (small models, see
+    /// Dequantize matmul weights to f32 for prompts and int8 for decode (small models, see
     /// [`DENSE_GGUF_BUDGET`]).
     dense_linears: bool,
     content: gguf_file::Content,
