@@ -79,36 +79,23 @@ impl LayerKv {
         }
     }
 
-    /// Keys of positions `first..` of every head, head-major `[kv_heads][positions][head_dim]`.
-    pub(crate) fn keys_head_major(&self, first: usize, hd: usize) -> Vec<f32> {
-        match self {
-            Self::F32(b) => b.keys_head_major(first, hd),
-            Self::Bf16(b) => b.keys_head_major(first, hd),
-        }
-    }
-
-    /// Values of positions `first..`, position-major `[positions][kv_heads * head_dim]`.
-    pub(crate) fn values_position_major(&self, first: usize) -> Vec<f32> {
-        match self {
-            Self::F32(b) => b.v[first * b.kvd..].iter().map(|x| x.to_f32()).collect(),
-            Self::Bf16(b) => b.v[first * b.kvd..].iter().map(|x| x.to_f32()).collect(),
-        }
-    }
-
-    /// Single-query attention of the query heads in `queries` (`[n_rep * head_dim]`) that share
-    /// key/value head `g`, over the last `window` positions (all when `None`); writes their outputs
-    /// to `out` (`[n_rep * head_dim]`). The arithmetic and its order are the same on every CPU: the
-    /// wide-vector builds only let the compiler put the same lanes in wider registers.
+    /// Attention of one token's query heads in `queries` (`[n_rep * head_dim]`) that share
+    /// key/value head `g`, over positions before `end` (the token's own position + 1), the last
+    /// `window` of them (all when `None`); writes their outputs to `out` (`[n_rep * head_dim]`). The
+    /// arithmetic and its order are the same on every CPU: the wide-vector builds only let the
+    /// compiler put the same lanes in wider registers.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn attend(
         &self,
         g: usize,
         hd: usize,
+        end: usize,
         window: Option<usize>,
         scale: f32,
         queries: &[f32],
         out: &mut [f32],
     ) {
-        let q = Query { g, hd, window, scale, queries };
+        let q = Query { g, hd, end, window, scale, queries };
         match self {
             Self::F32(b) => attend(b, &q, out),
             Self::Bf16(b) => attend(b, &q, out),
@@ -133,24 +120,13 @@ impl<T: Element> Buffer<T> {
         self.v.extend(value.iter().map(|x| T::from_f32(*x)));
         self.len += 1;
     }
-
-    fn keys_head_major(&self, first: usize, hd: usize) -> Vec<f32> {
-        let heads = self.kvd / hd;
-        let mut out = Vec::with_capacity(heads * (self.len - first) * hd);
-        for h in 0..heads {
-            for pos in first..self.len {
-                let (block, col) = (pos / KEY_BLOCK * self.kvd * KEY_BLOCK, pos % KEY_BLOCK);
-                out.extend((0..hd).map(|d| self.k[block + (h * hd + d) * KEY_BLOCK + col].to_f32()));
-            }
-        }
-        out
-    }
 }
 
 /// The queries of one [`LayerKv::attend`] call.
 struct Query<'a> {
     g: usize,
     hd: usize,
+    end: usize,
     window: Option<usize>,
     scale: f32,
     queries: &'a [f32],
@@ -189,7 +165,7 @@ fn attend_avx2<T: Element>(kv: &Buffer<T>, q: &Query, out: &mut [f32]) {
 /// every CPU.
 #[inline(always)]
 fn attend_lanes<T: Element>(kv: &Buffer<T>, q: &Query, out: &mut [f32]) {
-    let (kvd, total, hd, g) = (kv.kvd, kv.len, q.hd, q.g);
+    let (kvd, total, hd, g) = (kv.kvd, q.end.min(kv.len), q.hd, q.g);
     let first = q.window.map_or(0, |w| total.saturating_sub(w));
     // Scores are computed for whole key blocks, from the start of `first`'s block.
     let (b0, b1) = (first / KEY_BLOCK, total.div_ceil(KEY_BLOCK));
@@ -301,7 +277,8 @@ mod tests {
         assert_eq!(Bf16::from_f32(-2.5).to_f32(), -2.5);
     }
 
-    /// The blocked cache gives the attention of the plain formula, with a window and across blocks.
+    /// The blocked cache gives the attention of the plain formula, up to an end position, with a
+    /// window and across blocks.
     #[test]
     fn attention_matches_the_formula() {
         let (kv_heads, hd, n_rep) = (2, 4, 3);
@@ -316,27 +293,25 @@ mod tests {
             values.push(v);
         }
         let queries: Vec<f32> = (0..n_rep * hd).map(|i| (i as f32 * 0.37).sin()).collect();
-        for window in [None, Some(20), Some(5)] {
+        for (end, window) in [(37, None), (37, Some(20)), (37, Some(5)), (30, None), (30, Some(7))] {
             let g = 1;
             let mut out = vec![0f32; n_rep * hd];
-            kv.attend(g, hd, window, 0.5, &queries, &mut out);
-            let first = window.map_or(0, |w| 37 - w);
+            kv.attend(g, hd, end, window, 0.5, &queries, &mut out);
+            let first = window.map_or(0, |w| end - w);
             for r in 0..n_rep {
                 let q = &queries[r * hd..][..hd];
-                let s: Vec<f64> = (first..37)
+                let s: Vec<f64> = (first..end)
                     .map(|p| 0.5 * (0..hd).map(|d| (q[d] * keys[p][g * hd + d]) as f64).sum::<f64>())
                     .collect();
                 let m = s.iter().cloned().fold(f64::MIN, f64::max);
                 let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
                 for d in 0..hd {
                     let want: f64 =
-                        s.iter().zip(first..37).map(|(x, p)| (x - m).exp() / z * values[p][g * hd + d] as f64).sum();
+                        s.iter().zip(first..end).map(|(x, p)| (x - m).exp() / z * values[p][g * hd + d] as f64).sum();
                     let got = out[r * hd + d] as f64;
-                    assert!((got - want).abs() < 1e-5, "window {window:?} head {r} dim {d}: {got} vs {want}");
+                    assert!((got - want).abs() < 1e-5, "end {end} window {window:?} head {r} dim {d}: {got} vs {want}");
                 }
             }
         }
-        assert_eq!(kv.keys_head_major(30, hd)[..hd], keys[30][..hd]);
-        assert_eq!(kv.values_position_major(36), values[36]);
     }
 }

@@ -149,7 +149,7 @@ fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
     Ok(t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?)
 }
 
-/// A `[B, kv_heads, T, head_dim]` tensor as host floats in position-major order `[B, T, kv_heads * head_dim]`.
+/// A `[B, heads, T, head_dim]` tensor as host floats in position-major order `[B, T, heads * head_dim]`.
 fn position_major(t: &Tensor) -> Result<Vec<f32>> {
     host_f32(&t.transpose(1, 2)?)
 }
@@ -258,17 +258,7 @@ impl Transformer {
             let hn = layer.input_norm.forward(&x)?;
             let [q, k, v] = project([&layer.q, &layer.k, &layer.v], &hn, int8)?;
             let (q, k, v) = self.heads(layer, &q, &k, &v, &starts)?;
-            let attn = if decode {
-                self.decode_attention(layer, li, &q, &k, &v, caches)?
-            } else {
-                let mut outs = Vec::with_capacity(b);
-                for (bi, cache) in caches.iter_mut().enumerate() {
-                    let (q, k, v) = (q.narrow(0, bi, 1)?, k.narrow(0, bi, 1)?, v.narrow(0, bi, 1)?);
-                    outs.push(self.prompt_attention(layer, &q, &k, &v, &mut cache.layers[li], starts[bi])?);
-                }
-                let attn = if b == 1 { outs.pop().expect("one output") } else { Tensor::cat(&outs, 0)? };
-                attn.transpose(1, 2)?.reshape((b, t, self.cfg.num_heads * self.cfg.head_dim))?
-            };
+            let attn = self.attention(layer, li, &q, &k, &v, caches, &starts)?;
             let mut attn = layer.o.forward(&attn, int8)?;
             let h2 = match &layer.pre_ff_norm {
                 Some(pre) => {
@@ -336,57 +326,15 @@ impl Transformer {
         Ok((q, k, v))
     }
 
-    /// Attention of one sequence over a prompt chunk: `q`, `k`, `v` are `[1, heads, T, head_dim]`
-    /// (from [`Self::heads`]), `start` the position of the first of the `T` new tokens. Appends the
-    /// chunk's keys and values to `cache`; returns `[1, heads, T, head_dim]`.
-    fn prompt_attention(
-        &self,
-        layer: &Layer,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        cache: &mut LayerKv,
-        start: usize,
-    ) -> Result<Tensor> {
-        let cfg = &self.cfg;
-        let (t, hd, kv_heads) = (q.dim(2)?, cfg.head_dim, cfg.num_kv_heads);
-        let kvd = kv_heads * hd;
-        let (new_k, new_v) = (position_major(k)?, position_major(v)?);
-        for (key, value) in new_k.chunks_exact(kvd).zip(new_v.chunks_exact(kvd)) {
-            cache.push(key, value);
-        }
-        let total = start + t;
-        // Keys before `first` are outside every query's window.
-        let first = match layer.window {
-            Some(w) if start + 1 > w => start + 1 - w,
-            _ => 0,
-        };
-        let keys = total - first;
-        let dtype = q.dtype();
-        let k = Tensor::from_vec(cache.keys_head_major(first, hd), (kv_heads, keys, hd), &self.device)?;
-        let v = Tensor::from_vec(cache.values_position_major(first), (keys, kv_heads, hd), &self.device)?;
-        let (k, v) = (k.to_dtype(dtype)?, v.transpose(0, 1)?.contiguous()?.to_dtype(dtype)?);
-        // Grouped-query attention without copying keys and values per query head: the `n_rep`
-        // query heads sharing a key/value head are stacked as `n_rep * T` rows of one matmul.
-        let n_rep = cfg.num_heads / kv_heads;
-        let q = (q.reshape((kv_heads, n_rep * t, hd))? * cfg.attn_scale)?;
-        let mut att = q.matmul(&k.t()?)?;
-        if t > 1 {
-            let mask = self.mask(start, t, first, total, layer.window)?;
-            att =
-                att.reshape((kv_heads, n_rep, t, keys))?.broadcast_add(&mask)?.reshape((kv_heads, n_rep * t, keys))?;
-        }
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        Ok(att.matmul(&v)?.reshape((1, cfg.num_heads, t, hd))?)
-    }
-
-    /// Attention of a decode step: one new token per sequence. `q` is `[B, heads, 1, head_dim]`, `k`
-    /// and `v` `[B, kv_heads, 1, head_dim]`; each sequence's new key and value join its cache of layer
-    /// `li` and its queries attend to that cache in place. The `B * kv_heads` (sequence, key/value
-    /// head) pairs are shared out over candle's CPU worker threads; each pair is computed the same way
-    /// whatever the batch, so a sequence's result does not depend on its companions. Returns
-    /// `[B, 1, heads * head_dim]`.
-    fn decode_attention(
+    /// Attention of `T` new tokens per sequence (a prompt chunk, or one token in a decode step). `q`
+    /// is `[B, heads, T, head_dim]`, `k` and `v` `[B, kv_heads, T, head_dim]`; each sequence's new keys
+    /// and values join its cache of layer `li`, and each new token attends to the cache up to its own
+    /// position (`starts[b] + t`), within the layer's window, in place. The `(sequence, token,
+    /// key/value head)` units are shared out over candle's CPU worker threads; each is computed the
+    /// same way whatever the batch, so a sequence's result does not depend on its companions.
+    /// Returns `[B, T, heads * head_dim]`.
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
         &self,
         layer: &Layer,
         li: usize,
@@ -394,17 +342,21 @@ impl Transformer {
         k: &Tensor,
         v: &Tensor,
         caches: &mut [&mut SeqCache],
+        starts: &[usize],
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let (b, hd, kv_heads) = (caches.len(), cfg.head_dim, cfg.num_kv_heads);
+        let (b, t, hd, kv_heads) = (caches.len(), q.dim(2)?, cfg.head_dim, cfg.num_kv_heads);
         let (kvd, qd, n_rep) = (kv_heads * hd, cfg.num_heads * hd, cfg.num_heads / kv_heads);
-        let (q, k, v) = (host_f32(q)?, position_major(k)?, position_major(v)?);
+        let (q, k, v) = (position_major(q)?, position_major(k)?, position_major(v)?);
         for (bi, cache) in caches.iter_mut().enumerate() {
-            cache.layers[li].push(&k[bi * kvd..(bi + 1) * kvd], &v[bi * kvd..(bi + 1) * kvd]);
+            let rows = bi * t * kvd..(bi + 1) * t * kvd;
+            for (key, value) in k[rows.clone()].chunks_exact(kvd).zip(v[rows].chunks_exact(kvd)) {
+                cache.layers[li].push(key, value);
+            }
         }
-        let mut out = vec![0f32; b * qd];
+        let mut out = vec![0f32; b * t * qd];
         {
-            // One unit per (sequence, key/value head): its `n_rep` query heads' outputs are adjacent.
+            // One unit per (sequence, token, key/value head): its `n_rep` query heads are adjacent.
             let units: Vec<std::sync::Mutex<&mut [f32]>> =
                 out.chunks_mut(n_rep * hd).map(std::sync::Mutex::new).collect();
             let kvs: Vec<&LayerKv> = caches.iter().map(|c| &c.layers[li]).collect();
@@ -412,32 +364,16 @@ impl Transformer {
             let threads = pool.n_workers() + 1;
             pool.execute(|tid| {
                 for (u, slot) in units.iter().enumerate().skip(tid).step_by(threads) {
-                    let (bi, g) = (u / kv_heads, u % kv_heads);
+                    let (bt, g) = (u / kv_heads, u % kv_heads);
+                    let (bi, ti) = (bt / t, bt % t);
                     let mut dst = slot.lock().unwrap_or_else(|p| p.into_inner());
-                    let queries = &q[bi * qd + g * n_rep * hd..][..n_rep * hd];
-                    kvs[bi].attend(g, hd, layer.window, cfg.attn_scale as f32, queries, &mut dst);
+                    let queries = &q[u * n_rep * hd..][..n_rep * hd];
+                    let end = starts[bi] + ti + 1;
+                    kvs[bi].attend(g, hd, end, layer.window, cfg.attn_scale as f32, queries, &mut dst);
                 }
             });
         }
-        Ok(Tensor::from_vec(out, (b, 1, qd), &self.device)?.to_dtype(self.embed.dtype())?)
-    }
-
-    /// Additive causal (and sliding-window) mask `[T, keys]` for queries at `start..start+T` over keys
-    /// at `first..total`.
-    fn mask(&self, start: usize, t: usize, first: usize, total: usize, window: Option<usize>) -> Result<Tensor> {
-        let n = total - first;
-        let mut m = vec![0f32; t * n];
-        for qi in 0..t {
-            let pos = start + qi;
-            for kj in 0..n {
-                let key = first + kj;
-                let visible = key <= pos && window.is_none_or(|w| key + w > pos);
-                if !visible {
-                    m[qi * n + kj] = f32::NEG_INFINITY;
-                }
-            }
-        }
-        Ok(Tensor::from_vec(m, (t, n), &self.device)?.to_dtype(self.embed.dtype())?)
+        Ok(Tensor::from_vec(out, (b, t, qd), &self.device)?.to_dtype(self.embed.dtype())?)
     }
 
     /// Rotary `cos`/`sin` tables `[B, T, head_dim/2]` for positions `start..start+T` of each sequence.
