@@ -1,11 +1,14 @@
-//! The KV cache of one layer of one sequence, in host memory, and single-query attention over it
-//! for decode steps.
+//! The KV cache of one layer of one sequence, in host memory, and the attention of one new token
+//! over it (prompt chunks and decode steps alike).
 //!
 //! Keys are stored transposed in blocks of [`KEY_BLOCK`] positions, each block
 //! `[kv_heads][head_dim][KEY_BLOCK]`, so a query's scores against a block are vertical
 //! multiply-adds; values are position-major `[len][kv_heads * head_dim]`, so weighting them is a run
 //! of contiguous multiply-adds. Elements are f32 or bfloat16 ([`Bf16`], half the memory traffic,
 //! which is what a decode step over many sequences waits on).
+//!
+//! Scores against a key block are computed for the whole block; positions past the token's own
+//! (a prompt chunk's later tokens, or the block's unused tail) are left out of the softmax.
 
 /// Positions per key block: four 16-lane vectors of scores, so the multiply-adds of one query
 /// against a block form four independent chains.
