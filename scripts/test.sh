@@ -9,4 +9,4 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The engine's decode kernels without AMX (candle's Q8_0), as on CPUs that lack it.
-PTB_ENGINE_NO_AMX=1 cargo test --locked -p ptb-engine --test gguf
+PTB_ENGINE_NO_AMX=1 cargo test --workspace --locked --test gguf
