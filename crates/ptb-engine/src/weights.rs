@@ -271,7 +271,7 @@ impl Weights for GgufWeights {
             return Ok(LinearWeight { prompt: QMatMul::Tensor(dense), int8: Some(Int8Weight::Amx(matrix)) });
         }
         // candle's fastest x86 kernels (AVX512-VNNI) need the inner dimension in whole 256-blocks:
-        // zero columns (and zero inputs, see `model::Linear`) do not change the result.
+        // zero columns (and zero inputs, see `model::int8_products`) do not change the result.
         let pad = shape[1].next_multiple_of(DECODE_K_BLOCK) - shape[1];
         let padded = if pad > 0 { dense.pad_with_zeros(1, 0, pad)? } else { dense.clone() };
         let w = QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?;
