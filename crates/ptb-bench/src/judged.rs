@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures::StreamExt;
-use ptb_infer::{ChatMessage, ChatRequest, ChatResponse, Engine, InferError};
+use ptb_infer::{ChatMessage, ChatRequest, ChatResponse, Engine, InferError, Sampling};
 use serde::{Deserialize, Serialize};
 
 use crate::record::EvalFacts;
@@ -127,9 +127,12 @@ impl<'a> Judge<'a> {
             let effort = params.reasoning_effort.clone().filter(|_| !self.effort_rejected.load(Ordering::Relaxed));
             let request = ChatRequest {
                 messages: messages.to_vec(),
-                max_tokens: params.max_tokens,
+                sampling: Sampling {
+                    max_tokens: params.max_tokens,
+                    temperature: params.temperature,
+                    ..Default::default()
+                },
                 max_completion_tokens: params.max_completion_tokens,
-                temperature: params.temperature,
                 reasoning_effort: effort.clone(),
                 ..Default::default()
             };

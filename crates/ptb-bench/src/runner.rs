@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
-use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, Engine};
+use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, Engine, Sampling};
 use ptb_score::{Profile, ScoreError, Scored};
 
 use crate::record::{ProfileVerdict, RecordedResponse, SampleRecord};
@@ -23,10 +23,8 @@ pub struct EvalOptions {
     pub limit: Option<usize>,
     /// Requests in flight at once.
     pub concurrency: usize,
-    pub max_tokens: Option<u32>,
-    pub seed: Option<u64>,
-    pub temperature: Option<f64>,
-    pub top_p: Option<f64>,
+    /// Every request's settings (a raw prompt adds its own stop strings).
+    pub sampling: Sampling,
 }
 
 /// Progress reporting (a terminal bar, or nothing).
@@ -64,10 +62,7 @@ pub async fn generate(
                         .chat(ChatRequest {
                             messages: sample.messages.clone(),
                             tools: sample.tools.clone(),
-                            max_tokens: opts.max_tokens,
-                            temperature: opts.temperature,
-                            top_p: opts.top_p,
-                            seed: opts.seed,
+                            sampling: opts.sampling.clone(),
                             ..Default::default()
                         })
                         .await
@@ -76,11 +71,7 @@ pub async fn generate(
                     engine
                         .complete(CompletionRequest {
                             prompt: raw.text.clone(),
-                            max_tokens: opts.max_tokens,
-                            temperature: opts.temperature,
-                            top_p: opts.top_p,
-                            seed: opts.seed,
-                            stop: raw.stop.clone(),
+                            sampling: Sampling { stop: raw.stop.clone(), ..opts.sampling.clone() },
                         })
                         .await
                 }

@@ -57,7 +57,8 @@ fn judge_client(url: &str) -> OpenAiClient {
 }
 
 fn opts() -> EvalOptions {
-    EvalOptions { limit: None, concurrency: 4, max_tokens: Some(64), seed: None, temperature: None, top_p: None }
+    let sampling = ptb_infer::Sampling { max_tokens: Some(64), ..Default::default() };
+    EvalOptions { limit: None, concurrency: 4, sampling }
 }
 
 fn facts(benchmark: &str) -> EvalFacts {

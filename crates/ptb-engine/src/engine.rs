@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use candle_core::Device;
 use futures::future::BoxFuture;
-use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, FunctionCall, InferError, ToolCall, Usage};
+use ptb_infer::{ChatRequest, ChatResponse, CompletionRequest, FunctionCall, InferError, Sampling, ToolCall, Usage};
 use serde_json::{Map, Value};
 use tokenizers::Tokenizer;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -55,6 +55,22 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
     /// Keep generating past EOS (for benchmarks).
     pub ignore_eos: bool,
+}
+
+impl GenerateRequest {
+    /// `prompt` with an OpenAI request's sampling settings (no top-k; stops at EOS).
+    pub fn new(prompt: Vec<u32>, s: Sampling) -> Self {
+        Self {
+            prompt,
+            max_tokens: s.max_tokens.map(|m| m as usize),
+            temperature: s.temperature,
+            top_p: s.top_p,
+            top_k: None,
+            seed: s.seed,
+            stop: s.stop,
+            ignore_eos: false,
+        }
+    }
 }
 
 struct Inner {
@@ -199,16 +215,7 @@ impl EmbeddedEngine {
             .collect();
         let tools = (!request.tools.is_empty()).then_some(request.tools.as_slice());
         let prompt = self.render_chat(&messages, tools)?;
-        Ok(GenerateRequest {
-            prompt: self.tokenize(&prompt)?,
-            max_tokens: request.max_tokens.map(|m| m as usize),
-            temperature: request.temperature,
-            top_p: request.top_p,
-            top_k: None,
-            seed: request.seed,
-            stop: request.stop.clone(),
-            ignore_eos: false,
-        })
+        Ok(GenerateRequest::new(self.tokenize(&prompt)?, request.sampling.clone()))
     }
 }
 
@@ -293,16 +300,7 @@ impl ptb_infer::Engine for EmbeddedEngine {
 
     fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<ChatResponse, InferError>> {
         Box::pin(async move {
-            let gen_req = GenerateRequest {
-                prompt: self.tokenize_raw(&request.prompt)?,
-                max_tokens: request.max_tokens.map(|m| m as usize),
-                temperature: request.temperature,
-                top_p: request.top_p,
-                top_k: None,
-                seed: request.seed,
-                stop: request.stop,
-                ignore_eos: false,
-            };
+            let gen_req = GenerateRequest::new(self.tokenize_raw(&request.prompt)?, request.sampling);
             Ok(chat_response(self.generate(gen_req).await?, false))
         })
     }

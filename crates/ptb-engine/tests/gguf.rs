@@ -3,7 +3,7 @@
 mod common;
 
 use ptb_engine::{FinishReason, GenerateRequest};
-use ptb_infer::{ChatMessage, ChatRequest, Engine};
+use ptb_infer::{ChatMessage, ChatRequest, Engine, Sampling};
 
 fn greedy(prompt: Vec<u32>, max_tokens: usize) -> GenerateRequest {
     GenerateRequest { prompt, max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() }
@@ -19,8 +19,7 @@ async fn answers_capital_of_france_with_paris() {
     let Some(engine) = common::smollm2_engine() else { return };
     let req = ChatRequest {
         messages: vec![ChatMessage::new("user", "What is the capital of France?")],
-        max_tokens: Some(32),
-        temperature: Some(0.0),
+        sampling: Sampling { max_tokens: Some(32), temperature: Some(0.0), ..Default::default() },
         ..Default::default()
     };
     let r = engine.chat(req).await.unwrap();

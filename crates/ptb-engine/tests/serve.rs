@@ -103,16 +103,18 @@ async fn completions_endpoint_plain_and_streamed() {
 /// and no chat template touches the prompt: the reply continues the text.
 #[tokio::test]
 async fn client_completion_matches_the_in_process_engine() {
-    use ptb_infer::{CompletionRequest, Engine};
+    use ptb_infer::{CompletionRequest, Engine, Sampling};
     let Some(base) = start().await else { return };
     let engine = common::smollm2_engine().unwrap();
     let client = ptb_infer::client::OpenAiClient::new(ptb_infer::client::ClientConfig::new(base, "x")).unwrap();
     let request = CompletionRequest {
         prompt: "1, 2, 3, 4,".into(),
-        max_tokens: Some(6),
-        temperature: Some(0.0),
-        stop: vec!["\n".into()],
-        ..Default::default()
+        sampling: Sampling {
+            max_tokens: Some(6),
+            temperature: Some(0.0),
+            stop: vec!["\n".into()],
+            ..Default::default()
+        },
     };
     let over_http = client.complete(request.clone()).await.unwrap();
     let in_process = engine.complete(request).await.unwrap();

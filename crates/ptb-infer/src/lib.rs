@@ -60,16 +60,8 @@ pub struct ChatRequest {
     /// OpenAI-style tool definitions (`{"type": "function", "function": {...}}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stop: Vec<String>,
+    #[serde(flatten)]
+    pub sampling: Sampling,
     /// Output limit including reasoning tokens (OpenAI reasoning models; replaces `max_tokens` there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u32>,
@@ -83,6 +75,14 @@ pub struct ChatRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompletionRequest {
     pub prompt: String,
+    #[serde(flatten)]
+    pub sampling: Sampling,
+}
+
+/// The generation settings chat and text-completion requests share, sent as top-level fields of
+/// either; a field left `None` (or empty) takes the engine's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

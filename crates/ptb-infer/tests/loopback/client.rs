@@ -2,10 +2,11 @@ use std::time::Duration;
 
 use ptb_infer::client::{ApiKey, ClientConfig, OpenAiClient, list_models};
 use ptb_infer::fixed_server::{FixedServer, FixedServerConfig};
-use ptb_infer::{ChatMessage, ChatRequest, Engine, FunctionCall, InferError, ToolCall};
+use ptb_infer::{ChatMessage, ChatRequest, Engine, FunctionCall, InferError, Sampling, ToolCall};
 
 fn request(text: &str) -> ChatRequest {
-    ChatRequest { messages: vec![ChatMessage::new("user", text)], max_tokens: Some(16), ..Default::default() }
+    let sampling = Sampling { max_tokens: Some(16), ..Default::default() };
+    ChatRequest { messages: vec![ChatMessage::new("user", text)], sampling, ..Default::default() }
 }
 
 /// A client for `server` with fast retries.

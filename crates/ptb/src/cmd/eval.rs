@@ -7,9 +7,9 @@ use anyhow::{Context as _, bail};
 use ptb_bench::record::{EvalFacts, read_sample_records, write_outputs};
 use ptb_bench::runner::{generate, partial_path, rescore, score_generated};
 use ptb_bench::{EvalMetrics, EvalOptions, SampleRecord, Scorer};
-use ptb_infer::Engine;
 use ptb_infer::client::{ApiKey, ClientConfig, OpenAiClient};
 use ptb_infer::launcher::{self, LaunchConfig};
+use ptb_infer::{Engine, Sampling};
 
 use crate::cli::EvalArgs;
 use crate::output::progress_bar;
@@ -158,10 +158,10 @@ pub async fn evaluate(ctx: &Ctx, args: &EvalArgs, engine: &dyn Engine, out_dir: 
         benchmark: args.benchmark.clone(),
         n_samples: records.len(),
         limit: args.limit.filter(|&l| l < benchmark.samples.len()),
-        max_tokens: opts.max_tokens,
+        max_tokens: opts.sampling.max_tokens,
         seed: args.generation.seed,
-        temperature: opts.temperature,
-        top_p: opts.top_p,
+        temperature: opts.sampling.temperature,
+        top_p: opts.sampling.top_p,
         engine: engine.describe(),
         prompt_tokens: records.iter().map(|r| r.prompt_tokens).sum(),
         completion_tokens: records.iter().map(|r| r.completion_tokens).sum(),
@@ -187,10 +187,13 @@ pub(super) fn generation_options(args: &EvalArgs, spec: &ptb_core::BenchmarkSpec
     EvalOptions {
         limit: args.limit,
         concurrency: generation.concurrency.max(1),
-        max_tokens: Some(generation.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
-        seed: generation.seed,
-        temperature: args.few_shot.then_some(ptb_bench::FEW_SHOT_TEMPERATURE),
-        top_p: args.few_shot.then_some(ptb_bench::FEW_SHOT_TOP_P),
+        sampling: Sampling {
+            max_tokens: Some(generation.max_tokens.unwrap_or(spec.max_tokens_ladder[0])),
+            seed: generation.seed,
+            temperature: args.few_shot.then_some(ptb_bench::FEW_SHOT_TEMPERATURE),
+            top_p: args.few_shot.then_some(ptb_bench::FEW_SHOT_TOP_P),
+            stop: Vec::new(),
+        },
     }
 }
 
