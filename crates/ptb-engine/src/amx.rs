@@ -61,21 +61,21 @@ pub(crate) struct Matrix {
 
 impl Matrix {
     /// Quantizes `w` (`[n, k]`, row-major): each column's block scale is its largest magnitude / 127.
+    /// The rows of `w` are the output columns, quantized exactly as activation rows are ([`Rows`]),
+    /// then laid out as tiles.
     pub(crate) fn quantize(w: &[f32], n: usize, k: usize) -> Self {
-        let kp = k.next_multiple_of(K_BLOCK);
-        let (groups, blocks) = (n.div_ceil(COLS), kp / K_BLOCK);
+        let rows = Rows::quantize(w, n, k);
+        let (kp, blocks, groups) = (rows.k, rows.k / K_BLOCK, n.div_ceil(COLS));
         let mut tiles = vec![0i8; groups * blocks * K_BLOCK * COLS];
         let mut scales = vec![0f32; groups * blocks * COLS];
         for col in 0..n {
             let (g, c) = (col / COLS, col % COLS);
             for b in 0..blocks {
-                let src = &w[col * k..][..k][(b * K_BLOCK).min(k)..((b + 1) * K_BLOCK).min(k)];
-                let (d, inv) = scale(src);
-                scales[(g * blocks + b) * COLS + c] = d;
+                scales[(g * blocks + b) * COLS + c] = rows.d[col * blocks + b];
                 let block = &mut tiles[(g * blocks + b) * K_BLOCK * COLS..][..K_BLOCK * COLS];
-                for (j, x) in src.iter().enumerate() {
+                for (j, q) in rows.q[col * kp + b * K_BLOCK..][..K_BLOCK].iter().enumerate() {
                     // Tile j / 64, row (j % 64) / 4, column c, byte j % 4.
-                    block[j / K_TILE * TILE_BYTES + j % K_TILE / 4 * COLS * 4 + c * 4 + j % 4] = quant(*x, inv);
+                    block[j / K_TILE * TILE_BYTES + j % K_TILE / 4 * COLS * 4 + c * 4 + j % 4] = *q;
                 }
             }
         }
@@ -88,19 +88,11 @@ impl Matrix {
     }
 }
 
-/// The scale of a block (largest magnitude / 127) and its inverse (0 for an all-zero block).
-fn scale(block: &[f32]) -> (f32, f32) {
-    scale_of_max(block.iter().fold(0f32, |m, x| m.max(x.abs())))
-}
-
+/// The scale of a block whose largest magnitude is `max` (max / 127), and its inverse (0 for an
+/// all-zero block).
 fn scale_of_max(max: f32) -> (f32, f32) {
     let d = max / 127.0;
     (d, if d > 0.0 { 1.0 / d } else { 0.0 })
-}
-
-#[inline(always)]
-fn quant(x: f32, inv: f32) -> i8 {
-    (x * inv).round_ties_even() as i8
 }
 
 /// Rows of activations quantized for [`Matrix`] products.
@@ -142,7 +134,7 @@ impl Rows {
                 let inv = _mm512_set1_ps(inv);
                 for (v, out) in src.chunks_exact(16).zip(dst.chunks_exact_mut(16)) {
                     // SAFETY: `v` holds 16 floats and `out` 16 bytes. The conversion rounds to
-                    // nearest even (the default rounding mode), as `quant` does.
+                    // nearest even (the default rounding mode).
                     unsafe {
                         let i = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v.as_ptr()), inv));
                         _mm_storeu_si128(out.as_mut_ptr().cast(), _mm512_cvtsepi32_epi8(i));
@@ -268,6 +260,15 @@ unsafe fn run_units(mats: &[&Matrix], rows: &Rows, units: &[(usize, usize)], out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scalar reference of a block's quantization: its scale and the scale's inverse.
+    fn scale(block: &[f32]) -> (f32, f32) {
+        scale_of_max(block.iter().fold(0f32, |m, x| m.max(x.abs())))
+    }
+
+    fn quant(x: f32, inv: f32) -> i8 {
+        (x * inv).round_ties_even() as i8
+    }
 
     /// Products match f32 within int8 quantization error, for row counts below, at and above one
     /// tile pass, with ragged `n` and `k`; and a row's result does not depend on the other rows.
